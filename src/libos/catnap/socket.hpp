@@ -1,0 +1,63 @@
+// A catnap socket queue: one non-blocking kernel socket (TCP or UDP).
+#pragma once
+
+#include "runtime/queue.hpp"
+#include "runtime/config.hpp"
+#include "runtime/scheduler.hpp"
+
+namespace demi::catnap {
+
+class epoll_backend;
+
+class socket final : public rt::queue {
+public:
+    socket(epoll_backend &dev, int fd, rt::queue_type type) noexcept;
+    ~socket() override;
+
+    [[nodiscard]] int fd() const noexcept { return fd_; }
+
+    result<void> bind(rt::runtime &, const sockaddr_in &addr) override;
+    result<void> listen(rt::runtime &, int backlog) override;
+    result<rt::op_start> accept(rt::runtime &rt) override;
+    result<rt::op_start> connect(rt::runtime &rt, const sockaddr_in &addr) override;
+    result<rt::op_start> push(rt::runtime &rt, buffer data) override;
+    result<rt::op_start> pushto(rt::runtime &rt, buffer data, const sockaddr_in &addr) override;
+    result<rt::op_start> pop(rt::runtime &rt) override;
+    result<void> setsockopt(int level, int name, const void *val, socklen_t len) override;
+    result<void> getsockopt(int level, int name, void *val, socklen_t *len) override;
+    result<sockaddr_in> getpeername() override;
+    result<sockaddr_in> getsockname() override;
+    void close(rt::runtime &rt) override;
+
+    /// Called by the backend with the epoll events of this socket.
+    void on_events(uint32_t events, rt::scheduler &s);
+
+    /// Applies the configured TCP options (tcp_socket_options.*) to this socket.
+    result<void> apply_tcp_options(const rt::tcp_socket_options &o);
+
+private:
+    std::shared_ptr<socket> self() { return std::static_pointer_cast<socket>(shared_from_this()); }
+
+    /// One attempt to send the rest of `data` (from *sent); true when all of it is gone.
+    /// Sets *err on a hard error.
+    bool try_send(const buffer &data, size_t *sent, const sockaddr_in *to, int *err) noexcept;
+    /// One attempt to receive; returns 1 with a completion, 0 on EAGAIN, and fills c.error on errors.
+    int try_recv(rt::runtime &rt, completion &c) noexcept;
+
+    static rt::op_task accept_later(rt::runtime &rt, std::shared_ptr<socket> self);
+    static rt::op_task connect_later(std::shared_ptr<socket> self);
+    result<rt::op_start> pushto_impl(rt::runtime &rt, buffer data, const sockaddr_in *to);
+    static rt::op_task push_later(rt::runtime &rt, std::shared_ptr<socket> self, buffer data, size_t sent, uint64_t ticket,
+                                  bool has_dest, sockaddr_in dest);
+    static rt::op_task pop_later(rt::runtime &rt, std::shared_ptr<socket> self, uint64_t ticket);
+
+    epoll_backend *dev_;
+    int fd_;
+    rt::wait_list readers_, writers_;
+    // Pushes (and pops) on one socket complete in the order they were issued: each takes a ticket
+    // and proceeds when its ticket is served.
+    uint64_t push_next_ = 0, push_serving_ = 0;
+    uint64_t pop_next_ = 0, pop_serving_ = 0;
+};
+
+} // namespace demi::catnap

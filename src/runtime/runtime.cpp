@@ -1,0 +1,210 @@
+#include "runtime/runtime.hpp"
+
+#include "common/log.hpp"
+#include "memory/heap.hpp"
+
+#include <algorithm>
+
+namespace demi::rt {
+
+// Largest descriptor table (like RLIMIT_NOFILE for a process).
+static constexpr size_t max_qds = size_t{1} << 20;
+
+void op_task::promise_type::final_awaiter::await_suspend(std::coroutine_handle<promise_type> h) noexcept {
+    promise_type &p = h.promise();
+    p.rt->task_done(p.slot, std::move(p.result));
+    h.destroy();
+}
+
+result<buffer> backend::alloc(size_t size) { return mem::heap_allocate(size); }
+
+runtime::runtime(std::unique_ptr<backend> dev, config cfg, const clock_source &clock)
+    : dev_(std::move(dev)), cfg_(std::move(cfg)), sched_(clock),
+      spin_(std::chrono::microseconds(cfg_.poll_spin_us)) {}
+
+runtime::~runtime() {
+    // Close every queue so pending operations finish (ECANCELED) and devices let go of their
+    // buffers, let the woken coroutines run, then destroy whatever is still suspended.
+    for (size_t qd = 0; qd < qds_.size(); ++qd)
+        if (qds_[qd]) (void)close(static_cast<int>(qd));
+    for (int round = 0; round < 16 && sched_.run_ready() > 0; ++round) {
+    }
+    for (auto h : roots_) h.destroy();
+    roots_.clear();
+    for (auto &s : tokens_.slots())
+        if (s.task) {
+            auto h = s.task;
+            s.task = nullptr;
+            h.destroy();
+        }
+    sched_.clear();
+}
+
+result<int> runtime::insert(std::shared_ptr<queue> q) {
+    size_t qd;
+    if (!free_qds_.empty()) {
+        qd = static_cast<size_t>(free_qds_.front());
+        free_qds_.pop_front();
+        qds_[qd] = std::move(q);
+    } else {
+        if (qds_.size() >= max_qds) return error(EMFILE);
+        qd = qds_.size();
+        qds_.push_back(std::move(q));
+    }
+    return static_cast<int>(qd);
+}
+
+result<void> runtime::close(int qd) {
+    if (find(qd) == nullptr) return error(EBADF);
+    // Keep the queue alive through close(): its coroutines hold their own references.
+    std::shared_ptr<queue> q = std::move(qds_[static_cast<size_t>(qd)]);
+    free_qds_.push_back(qd);
+    q->close(*this);
+    return ok();
+}
+
+result<qtoken> runtime::start(int qd, opcode op, result<op_start> s) {
+    if (!s) return s.err();
+    qtoken qt = 0;
+    auto idx = tokens_.allocate(qd, op, &qt);
+    if (!idx) return idx.err();
+    if (s->ready) {
+        tokens_.complete(*idx, std::move(s->done));
+        return qt;
+    }
+    op_task::handle h = s->task.release();
+    h.promise().rt = this;
+    h.promise().slot = *idx;
+    tokens_.at(*idx).task = h;
+    h.resume(); // eager: runs until it first waits (or finishes)
+    return qt;
+}
+
+void runtime::task_done(uint32_t slot, completion &&c) noexcept {
+    tokens_.complete(slot, std::move(c));
+    auto &s = tokens_.at(slot);
+    if (s.waiter) sched_.schedule(std::exchange(s.waiter, nullptr));
+}
+
+bool runtime::await_token(qtoken qt, std::coroutine_handle<> h) noexcept {
+    auto *s = tokens_.find(qt);
+    if (s == nullptr || s->done) return false;
+    s->waiter = h;
+    return true;
+}
+
+bool runtime::poll_once() {
+    bool worked = sched_.run_ready() > 0;
+    if (sched_.fire_timers() > 0) worked = true;
+    if (dev_->poll(*this, duration::zero())) worked = true;
+    if (sched_.run_ready() > 0) worked = true;
+    return worked;
+}
+
+void runtime::sleep_in_device(time_point deadline) {
+    // Nothing happened for a while: let the device block until its next event, the next timer or
+    // the caller's deadline, whichever is first (at most 100 ms, to re-check everything).
+    const time_point now = sched_.now();
+    time_point wake = std::min(deadline, sched_.next_deadline());
+    duration d = wake > now ? wake - now : duration::zero();
+    d = std::min<duration>(d, std::chrono::milliseconds(100));
+    if (d > duration::zero() && !sched_.has_ready()) {
+        dev_->poll(*this, d);
+        sched_.run_ready();
+    }
+}
+
+result<completion> runtime::wait(qtoken qt, timeout limit) {
+    auto *s = tokens_.find(qt);
+    if (s == nullptr || s->waiter) return error(EINVAL);
+    const uint32_t idx = token_table::index_of(qt);
+    if (!s->done) {
+        auto r = drive(limit, [&] { return tokens_.at(idx).done; });
+        if (!r) return r.err();
+    }
+    return tokens_.consume(idx);
+}
+
+result<completion> runtime::wait_any(std::span<const qtoken> qts, size_t *index, timeout limit) {
+    if (qts.empty() || index == nullptr) return error(EINVAL);
+    for (qtoken qt : qts) {
+        auto *s = tokens_.find(qt);
+        if (s == nullptr || s->waiter) return error(EINVAL);
+    }
+    size_t found = qts.size();
+    auto done = [&] {
+        for (size_t i = 0; i < qts.size(); ++i)
+            if (tokens_.at(token_table::index_of(qts[i])).done) {
+                found = i;
+                return true;
+            }
+        return false;
+    };
+    auto r = drive(limit, done);
+    if (!r) return r.err();
+    *index = found;
+    return tokens_.consume(token_table::index_of(qts[found]));
+}
+
+result<size_t> runtime::wait_next_n(std::span<completion> out, timeout limit) {
+    if (out.empty()) return error(EINVAL);
+    // Results awaited by coroutines of the C++ API are theirs, not wait_next_n's.
+    auto first_free = [&] {
+        for (uint32_t i = tokens_.first_done(); i != token_table::none; i = tokens_.at(i).next)
+            if (!tokens_.at(i).waiter) return i;
+        return token_table::none;
+    };
+    auto r = drive(limit, [&] { return first_free() != token_table::none; });
+    if (!r) return r.err();
+    size_t n = 0;
+    while (n < out.size()) {
+        uint32_t i = first_free();
+        if (i == token_table::none) break;
+        out[n++] = tokens_.consume(i);
+    }
+    return n;
+}
+
+// ---- coroutines of the C++ API ----
+
+struct runtime::root_task {
+    struct promise_type {
+        root_task get_return_object() noexcept {
+            return root_task{std::coroutine_handle<promise_type>::from_promise(*this)};
+        }
+        std::suspend_always initial_suspend() const noexcept { return {}; }
+        std::suspend_never final_suspend() const noexcept { return {}; }
+        void return_void() const noexcept {}
+        void unhandled_exception() const noexcept { std::terminate(); }
+    };
+    std::coroutine_handle<promise_type> h;
+};
+
+namespace {
+// Yields the awaiting coroutine's own handle without suspending it.
+struct own_handle {
+    std::coroutine_handle<> h;
+    bool await_ready() const noexcept { return false; }
+    bool await_suspend(std::coroutine_handle<> me) noexcept {
+        h = me;
+        return false;
+    }
+    std::coroutine_handle<> await_resume() const noexcept { return h; }
+};
+} // namespace
+
+runtime::root_task runtime::run_root(runtime *rt, task<void> t) {
+    const std::coroutine_handle<> self = co_await own_handle{};
+    co_await std::move(t);
+    // Forget this root: it destroys itself when it returns.
+    auto &roots = rt->roots_;
+    roots.erase(std::find(roots.begin(), roots.end(), self));
+}
+
+void runtime::spawn(task<void> t) {
+    root_task r = run_root(this, std::move(t));
+    roots_.push_back(r.h);
+    sched_.schedule(r.h);
+}
+
+} // namespace demi::rt

@@ -1,0 +1,109 @@
+// The runtime of one libOS instance: the queue-descriptor table, the queue-token table, the
+// coroutine scheduler, the wait loop and the device backend. No globals: everything hangs off
+// this object, and several may coexist in one process.
+#pragma once
+
+#include "common/clock.hpp"
+#include "common/result.hpp"
+#include "runtime/backend.hpp"
+#include "runtime/config.hpp"
+#include "runtime/queue.hpp"
+#include "runtime/scheduler.hpp"
+#include "runtime/token_table.hpp"
+
+#include <deque>
+#include <memory>
+#include <vector>
+
+namespace demi::rt {
+
+class runtime {
+public:
+    /// A runtime over `dev`, configured by `cfg`, reading time from `clock` (which must outlive it).
+    runtime(std::unique_ptr<backend> dev, config cfg, const clock_source &clock);
+    ~runtime();
+    runtime(const runtime &) = delete;
+    runtime &operator=(const runtime &) = delete;
+
+    [[nodiscard]] backend &dev() noexcept { return *dev_; }
+    [[nodiscard]] scheduler &sched() noexcept { return sched_; }
+    [[nodiscard]] const config &cfg() const noexcept { return cfg_; }
+    [[nodiscard]] token_table &tokens() noexcept { return tokens_; }
+
+    // ---- descriptors ----
+    /// Installs a queue and returns its descriptor (EMFILE past the table's limit).
+    result<int> insert(std::shared_ptr<queue> q);
+    /// The queue named by `qd`, or nullptr.
+    queue *find(int qd) const noexcept {
+        return qd >= 0 && static_cast<size_t>(qd) < qds_.size() ? qds_[static_cast<size_t>(qd)].get() : nullptr;
+    }
+    /// Closes `qd`: the descriptor is freed at once, pending operations finish with ECANCELED.
+    result<void> close(int qd);
+
+    // ---- operations ----
+    /// Gives an operation started on `qd` a token (running its coroutine until it first suspends).
+    result<qtoken> start(int qd, opcode op, result<op_start> s);
+
+    // ---- waiting ----
+    result<completion> wait(qtoken qt, timeout limit);
+    result<completion> wait_any(std::span<const qtoken> qts, size_t *index, timeout limit);
+    result<size_t> wait_next_n(std::span<completion> out, timeout limit);
+
+    /// Drives the libOS (coroutines, timers, device) until done() or the limit passes (ETIMEDOUT).
+    /// A zero limit polls once.
+    template <class Done>
+    result<void> drive(timeout limit, Done &&done);
+
+    // ---- coroutines of the C++ API ----
+    void spawn(task<void> t);
+    [[nodiscard]] size_t spawned() const noexcept { return roots_.size(); }
+    /// Registers `h` to be resumed when token `qt` completes. False if `qt` is not pending.
+    bool await_token(qtoken qt, std::coroutine_handle<> h) noexcept;
+
+    /// Called by an op_task's final awaiter.
+    void task_done(uint32_t slot, completion &&c) noexcept;
+
+private:
+    bool poll_once();
+    void sleep_in_device(time_point deadline);
+
+    struct root_task;
+    static root_task run_root(runtime *rt, task<void> t);
+
+    // Declared first: destroyed last (queues and coroutines refer to it).
+    std::unique_ptr<backend> dev_;
+    config cfg_;
+    scheduler sched_;
+    token_table tokens_;
+    std::vector<std::shared_ptr<queue>> qds_;
+    std::deque<int> free_qds_;
+    std::vector<std::coroutine_handle<>> roots_;
+    duration spin_;
+};
+
+template <class Done>
+result<void> runtime::drive(timeout limit, Done &&done) {
+    if (done()) return ok();
+    const bool forever = !limit.has_value();
+    if (!forever && limit->count() <= 0) {
+        poll_once();
+        return done() ? ok() : result<void>(error(ETIMEDOUT));
+    }
+    time_point now = sched_.now();
+    const time_point deadline = forever ? time_point::max() : now + *limit;
+    time_point idle_since = now;
+    for (;;) {
+        const bool worked = poll_once();
+        if (done()) return ok();
+        now = sched_.now();
+        if (now >= deadline) return error(ETIMEDOUT);
+        if (worked) {
+            idle_since = now;
+        } else if (now - idle_since >= spin_) {
+            sleep_in_device(deadline);
+            if (done()) return ok();
+        }
+    }
+}
+
+} // namespace demi::rt
