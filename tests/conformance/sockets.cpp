@@ -229,6 +229,16 @@ TEST_F(sockets, socket_options) {
     EXPECT_EQ(lib().close(*q).code(), 0);
 }
 
+TEST_F(sockets, data_on_an_unconnected_stream_is_enotconn) {
+    int s = tcp_socket();
+    EXPECT_EQ(lib().push(s, patterned(lib(), 8, 0)).code(), ENOTCONN);
+    EXPECT_EQ(lib().pop(s).code(), ENOTCONN);
+    auto [ls, addr] = listener();
+    EXPECT_EQ(lib().pop(ls).code(), ENOTCONN);
+    EXPECT_EQ(lib().push(ls, patterned(lib(), 8, 0)).code(), ENOTCONN);
+    for (int qd : {s, ls}) EXPECT_EQ(lib().close(qd).code(), 0);
+}
+
 TEST_F(sockets, datagram_operations_on_a_stream_are_refused) {
     channel ch = open_channel(lib(), channel_kind::tcp);
     auto b = patterned(lib(), 8, 0);

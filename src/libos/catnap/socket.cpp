@@ -144,6 +144,7 @@ accept_try try_accept(rt::runtime &rt, epoll_backend &dev, int listen_fd) {
         return t;
     }
     auto s = std::make_shared<catnap::socket>(dev, fd, rt::queue_type::tcp);
+    s->set_connected();
     if (auto r = dev.add(*s); !r) return t.err = r.code(), t;
     if (auto r = s->apply_tcp_options(dev.cfg().tcp); !r) return t.err = r.code(), t;
     auto qd = rt.insert(std::move(s));
@@ -183,8 +184,10 @@ op_task socket::accept_later(rt::runtime &rt, std::shared_ptr<socket> self) {
 
 result<op_start> socket::connect(rt::runtime &, const sockaddr_in &addr) {
     if (closed()) return error(EBADF);
-    if (::connect(fd_, reinterpret_cast<const sockaddr *>(&addr), sizeof addr) == 0)
+    if (::connect(fd_, reinterpret_cast<const sockaddr *>(&addr), sizeof addr) == 0) {
+        connected_ = true;
         return op_start::now(succeeded(opcode::connect));
+    }
     if (errno != EINPROGRESS) {
         // Argument and state errors fail the call; network errors fail the operation.
         if (errno == EISCONN || errno == EALREADY || errno == EAFNOSUPPORT || errno == EBADF) return error(errno);
@@ -204,8 +207,10 @@ op_task socket::connect_later(std::shared_ptr<socket> self) {
         // Writable with no error: connected (a spurious wakeup shows up as ENOTCONN here).
         sockaddr_in peer{};
         socklen_t plen = sizeof peer;
-        if (::getpeername(self->fd_, reinterpret_cast<sockaddr *>(&peer), &plen) == 0)
+        if (::getpeername(self->fd_, reinterpret_cast<sockaddr *>(&peer), &plen) == 0) {
+            self->connected_ = true;
             co_return succeeded(opcode::connect);
+        }
     }
 }
 
@@ -242,6 +247,7 @@ result<op_start> socket::pushto(rt::runtime &rt, buffer data, const sockaddr_in 
 
 result<op_start> socket::pushto_impl(rt::runtime &rt, buffer data, const sockaddr_in *to) {
     if (closed()) return error(EBADF);
+    if (type() == rt::queue_type::tcp && !connected_) return error(ENOTCONN);
     if (type() == rt::queue_type::udp && data.size() > 65507) return error(EMSGSIZE);
     const uint64_t ticket = push_next_++;
     size_t sent = 0;
@@ -310,6 +316,7 @@ int socket::try_recv(rt::runtime &, completion &c) noexcept {
 
 result<op_start> socket::pop(rt::runtime &rt) {
     if (closed()) return error(EBADF);
+    if (type() == rt::queue_type::tcp && !connected_) return error(ENOTCONN);
     const uint64_t ticket = pop_next_++;
     if (ticket == pop_serving_) {
         completion c = succeeded(opcode::pop);

@@ -15,6 +15,7 @@ public:
     ~socket() override;
 
     [[nodiscard]] int fd() const noexcept { return fd_; }
+    void set_connected() noexcept { connected_ = true; }
 
     result<void> bind(rt::runtime &, const sockaddr_in &addr) override;
     result<void> listen(rt::runtime &, int backlog) override;
@@ -58,6 +59,7 @@ private:
     // and proceeds when its ticket is served.
     uint64_t push_next_ = 0, push_serving_ = 0;
     uint64_t pop_next_ = 0, pop_serving_ = 0;
+    bool connected_ = false; // TCP: accepted, or connect() completed; push/pop need it
 };
 
 } // namespace demi::catnap
