@@ -36,9 +36,29 @@ struct capi_state {
 };
 
 // The per-thread instance (the one mutable global of the library, by design: DESIGN.md §1).
-thread_local capi_state state;
+// Reached through one initial-exec TLS pointer: a general-dynamic thread_local object in a shared
+// library costs a __tls_get_addr call per access, which showed up as a quarter of a memory-queue
+// round trip. The state itself is made by demi_init and destroyed at thread exit.
+void current_reset() noexcept;
+struct state_owner {
+    capi_state *p = nullptr;
+    ~state_owner() {
+        current_reset();
+        delete p;
+    }
+};
+thread_local state_owner owner;
+__attribute__((tls_model("initial-exec"))) thread_local capi_state *current = nullptr;
 
-demi::libos *lib() noexcept { return state.lib ? &*state.lib : nullptr; }
+void current_reset() noexcept { current = nullptr; }
+
+// Only valid after demi_init on this thread (callers check lib() first).
+capi_state &st() noexcept { return *current; }
+
+demi::libos *lib() noexcept {
+    capi_state *s = current;
+    return s != nullptr && s->lib ? &*s->lib : nullptr;
+}
 
 uint64_t handle_of(const demi_sgarray_t *sga) noexcept { return reinterpret_cast<uintptr_t>(sga->sga_buf); }
 
@@ -47,7 +67,7 @@ uint64_t handle_of(const demi_sgarray_t *sga) noexcept { return reinterpret_cast
 std::optional<buffer> to_buffer(const demi_sgarray_t *sga) noexcept {
     if (sga->sga_numsegs != 1 || sga->sga_segs[0].sgaseg_len == 0 || sga->sga_segs[0].sgaseg_buf == nullptr)
         return std::nullopt;
-    buffer *b = state.sgas.find(handle_of(sga));
+    buffer *b = st().sgas.find(handle_of(sga));
     if (b == nullptr) return std::nullopt;
     buffer v = b->within_block(sga->sga_segs[0].sgaseg_buf, sga->sga_segs[0].sgaseg_len);
     if (!v.valid()) return std::nullopt;
@@ -62,7 +82,7 @@ demi_sgarray_t to_sga(buffer b) {
     if (b.valid() && !b.empty()) {
         sga.sga_segs[0].sgaseg_buf = b.data();
         sga.sga_segs[0].sgaseg_len = static_cast<uint32_t>(b.size());
-        sga.sga_buf = reinterpret_cast<void *>(static_cast<uintptr_t>(state.sgas.insert(std::move(b))));
+        sga.sga_buf = reinterpret_cast<void *>(static_cast<uintptr_t>(st().sgas.insert(std::move(b))));
     }
     return sga;
 }
@@ -123,11 +143,13 @@ extern "C" {
 int demi_init(const struct demi_args *args) {
     if (args == nullptr) return EINVAL;
     if (args->argc < 0 || (args->argc > 0 && args->argv == nullptr)) return EINVAL;
-    if (state.lib) return EEXIST;
+    if (lib() != nullptr) return EEXIST;
     auto l = demi::libos::create();
     if (!l) return l.code();
-    state.lib.emplace(std::move(*l));
-    state.callback = args->callback;
+    if (owner.p == nullptr) owner.p = new capi_state;
+    current = owner.p;
+    current->lib.emplace(std::move(*l));
+    current->callback = args->callback;
     return 0;
 }
 
@@ -242,7 +264,7 @@ int demi_sgafree(demi_sgarray_t *sga) {
     DEMI_REQUIRE_INIT();
     // An empty sga (the end-of-stream pop, or a failed sgaalloc) holds no buffer: nothing to free.
     if (sga->sga_buf == nullptr) return sga->sga_segs[0].sgaseg_len == 0 ? 0 : EINVAL;
-    return state.sgas.take(handle_of(sga)) ? 0 : EINVAL;
+    return st().sgas.take(handle_of(sga)) ? 0 : EINVAL;
 }
 
 int demi_wait(demi_qresult_t *qr_out, demi_qtoken_t qt, const struct timespec *timeout) {
@@ -275,10 +297,10 @@ int demi_wait_next_n(demi_qresult_t *qr_out, int num_qrs, int *num_qrs_out, cons
     DEMI_REQUIRE_INIT();
     demi::timeout limit;
     if (!to_timeout(timeout, &limit)) return EINVAL;
-    state.scratch.resize(static_cast<size_t>(num_qrs));
-    auto r = lib()->wait_next_n(state.scratch, limit);
+    st().scratch.resize(static_cast<size_t>(num_qrs));
+    auto r = lib()->wait_next_n(st().scratch, limit);
     if (!r) return r.code();
-    for (size_t i = 0; i < *r; ++i) to_qresult(std::move(state.scratch[i]), &qr_out[i]);
+    for (size_t i = 0; i < *r; ++i) to_qresult(std::move(st().scratch[i]), &qr_out[i]);
     *num_qrs_out = static_cast<int>(*r);
     return 0;
 }

@@ -149,7 +149,7 @@ result<sockaddr_in> libos::getsockname(int qd) {
 result<qtoken> libos::accept(int qd) {
     auto *q = rt_->find(qd);
     if (q == nullptr) return error(EBADF);
-    return rt_->start(qd, opcode::accept, q->accept(*rt_));
+    return rt_->start(qd, opcode::accept, [&](rt::op_start &op) { return q->accept(*rt_, op); });
 }
 
 result<qtoken> libos::connect(int qd, const sockaddr *addr, socklen_t len) {
@@ -157,14 +157,14 @@ result<qtoken> libos::connect(int qd, const sockaddr *addr, socklen_t len) {
     if (q == nullptr) return error(EBADF);
     auto sin = to_sockaddr_in(addr, len);
     if (!sin) return sin.err();
-    return rt_->start(qd, opcode::connect, q->connect(*rt_, *sin));
+    return rt_->start(qd, opcode::connect, [&](rt::op_start &op) { return q->connect(*rt_, op, *sin); });
 }
 
 result<qtoken> libos::push(int qd, const buffer &data) {
     auto *q = rt_->find(qd);
     if (q == nullptr) return error(EBADF);
     if (!data.valid() || data.empty()) return error(EINVAL);
-    return rt_->start(qd, opcode::push, q->push(*rt_, data));
+    return rt_->start(qd, opcode::push, [&](rt::op_start &op) { return q->push(*rt_, op, data); });
 }
 
 result<qtoken> libos::pushto(int qd, const buffer &data, const sockaddr *addr, socklen_t len) {
@@ -173,13 +173,13 @@ result<qtoken> libos::pushto(int qd, const buffer &data, const sockaddr *addr, s
     if (!data.valid() || data.empty()) return error(EINVAL);
     auto sin = to_sockaddr_in(addr, len);
     if (!sin) return sin.err();
-    return rt_->start(qd, opcode::push, q->pushto(*rt_, data, *sin));
+    return rt_->start(qd, opcode::push, [&](rt::op_start &op) { return q->pushto(*rt_, op, data, *sin); });
 }
 
 result<qtoken> libos::pop(int qd) {
     auto *q = rt_->find(qd);
     if (q == nullptr) return error(EBADF);
-    return rt_->start(qd, opcode::pop, q->pop(*rt_));
+    return rt_->start(qd, opcode::pop, [&](rt::op_start &op) { return q->pop(*rt_, op); });
 }
 
 result<completion> libos::wait(qtoken qt, timeout limit) { return rt_->wait(qt, limit); }

@@ -57,10 +57,17 @@ public:
 
     [[nodiscard]] size_t size() const noexcept { return size_; }
 
-    /// Drops every value.
+    /// Drops every value. Slots keep their generations, so no handle from before is ever valid again.
     void clear() noexcept {
-        slots_.clear();
-        free_head_ = none;
+        for (uint32_t idx = 0; idx < slots_.size(); ++idx) {
+            slot &s = slots_[idx];
+            if (!s.live) continue;
+            s.value.reset();
+            s.live = false;
+            ++s.gen;
+            s.next_free = free_head_;
+            free_head_ = idx;
+        }
         size_ = 0;
     }
 

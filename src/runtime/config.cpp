@@ -78,6 +78,8 @@ std::string apply(config &c, const std::string &key, const std::string &v) {
         c.local_link_addr = *m;
     } else if (key == "raw_socket.linux_interface_name") {
         c.linux_interface_name = v;
+    } else if (key == "dpdk.eal_init") {
+        return "must be a list of strings, not '" + v + "'";
     } else if (key.rfind("dpdk.eal_init.", 0) == 0) {
         uint32_t idx = 0;
         if (!parse_u32(key.substr(sizeof("dpdk.eal_init.") - 1), &idx) || idx > 1024) return "not a list of strings";

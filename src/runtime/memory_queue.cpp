@@ -15,29 +15,31 @@ struct memory_queue::pop_awaiter {
     void await_resume() const noexcept {}
 };
 
-result<op_start> memory_queue::push(runtime &rt, buffer data) {
+result<void> memory_queue::push(runtime &rt, op_start &op, const buffer &data) {
     if (closed()) return error(EBADF);
     if (!pending_.empty()) {
         pending_pop *p = pending_.front();
         pending_.pop_front();
-        p->item = std::move(data);
+        p->item = data;
         p->filled = true;
         rt.sched().schedule(p->h);
     } else {
-        items_.push_back(std::move(data));
+        items_.push_back(data);
     }
-    return op_start::now(succeeded(opcode::push));
+    op.complete();
+    return ok();
 }
 
-result<op_start> memory_queue::pop(runtime &) {
+result<void> memory_queue::pop(runtime &, op_start &op) {
     if (closed()) return error(EBADF);
-    if (pending_.empty() && !items_.empty()) {
-        completion c = succeeded(opcode::pop);
-        c.data = std::move(items_.front());
+    if (!items_.empty()) { // then no pop is pending: pushes serve pending pops first
+        op.result().data = std::move(items_.front());
         items_.pop_front();
-        return op_start::now(std::move(c));
+        op.complete();
+    } else {
+        op.run(pop_later(std::static_pointer_cast<memory_queue>(shared_from_this())));
     }
-    return op_start::later(pop_later(std::static_pointer_cast<memory_queue>(shared_from_this())));
+    return ok();
 }
 
 op_task memory_queue::pop_later(std::shared_ptr<memory_queue> self) {

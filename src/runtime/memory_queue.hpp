@@ -16,8 +16,8 @@ class memory_queue final : public queue {
 public:
     memory_queue() noexcept : queue(queue_type::memory) {}
 
-    result<op_start> push(runtime &rt, buffer data) override;
-    result<op_start> pop(runtime &rt) override;
+    result<void> push(runtime &rt, op_start &op, const buffer &data) override;
+    result<void> pop(runtime &rt, op_start &op) override;
     void close(runtime &rt) override;
 
 private:

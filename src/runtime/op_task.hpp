@@ -61,23 +61,33 @@ private:
     handle h_ = nullptr;
 };
 
-/// How an operation started: finished already, or running as a coroutine.
-struct op_start {
-    op_task task;
-    completion done;
-    bool ready = false;
+/// An operation being started, handed by the runtime to a queue. The queue either finishes it at
+/// once — fills result() in place (op, qd and qt are already set) and calls complete(): the fast
+/// path, no coroutine and no copy of the completion — or hands it a coroutine with run(), which the
+/// runtime starts as soon as the queue returns. A queue that returns an error does neither, and
+/// the operation never gets a token.
+class op_start {
+public:
+    explicit op_start(completion &slot) noexcept : result_(&slot) {}
+    [[nodiscard]] completion &result() noexcept { return *result_; }
+    void complete() noexcept { ready_ = true; }
+    /// Finishes at once with `c` (its op/qd/qt are replaced by the operation's own).
+    void complete(completion &&c) noexcept {
+        c.op = result_->op;
+        c.qd = result_->qd;
+        c.qt = result_->qt;
+        *result_ = std::move(c);
+        ready_ = true;
+    }
+    void run(op_task t) noexcept { task_ = std::move(t); }
 
-    static op_start now(completion c) {
-        op_start s;
-        s.done = std::move(c);
-        s.ready = true;
-        return s;
-    }
-    static op_start later(op_task t) {
-        op_start s;
-        s.task = std::move(t);
-        return s;
-    }
+    [[nodiscard]] bool ready() const noexcept { return ready_; }
+    op_task take_task() noexcept { return std::move(task_); }
+
+private:
+    completion *result_;
+    op_task task_;
+    bool ready_ = false;
 };
 
 /// Shorthands for completions.

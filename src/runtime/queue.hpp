@@ -1,9 +1,9 @@
 // The queue interface every libOS implements (sockets, memory queues, pipes, files).
 //
-// Control operations (bind, listen, options) are synchronous. Data and connection operations
-// return an op_start: completed at once, or a coroutine the runtime attaches to a token. Errors
-// returned directly (EINVAL, ENOTSUP, ENOTCONN, ...) make the C call fail without a token;
-// failures found later come back in the completion.
+// Control operations (bind, listen, options) are synchronous. Data and connection operations get
+// an op_start: they complete it at once (in place) or give it a coroutine. Errors returned directly
+// (EBADF, ENOTSUP, ENOTCONN, ...) make the call fail without a token; failures found later come back
+// in the completion.
 //
 // Coroutines hold a shared_ptr to their queue and must re-check closed() after every suspension:
 // close() wakes them all, and they finish with ECANCELED without touching the device.
@@ -34,11 +34,11 @@ public:
 
     virtual result<void> bind(runtime &, const sockaddr_in &) { return error(ENOTSUP); }
     virtual result<void> listen(runtime &, int /*backlog*/) { return error(ENOTSUP); }
-    virtual result<op_start> accept(runtime &) { return error(ENOTSUP); }
-    virtual result<op_start> connect(runtime &, const sockaddr_in &) { return error(ENOTSUP); }
-    virtual result<op_start> push(runtime &, buffer data) = 0;
-    virtual result<op_start> pushto(runtime &, buffer, const sockaddr_in &) { return error(ENOTSUP); }
-    virtual result<op_start> pop(runtime &) = 0;
+    virtual result<void> accept(runtime &, op_start &) { return error(ENOTSUP); }
+    virtual result<void> connect(runtime &, op_start &, const sockaddr_in &) { return error(ENOTSUP); }
+    virtual result<void> push(runtime &, op_start &, const buffer &data) = 0;
+    virtual result<void> pushto(runtime &, op_start &, const buffer &, const sockaddr_in &) { return error(ENOTSUP); }
+    virtual result<void> pop(runtime &, op_start &) = 0;
     virtual result<void> setsockopt(int /*level*/, int /*name*/, const void *, socklen_t) { return error(ENOTSUP); }
     virtual result<void> getsockopt(int /*level*/, int /*name*/, void *, socklen_t *) { return error(ENOTSUP); }
     virtual result<sockaddr_in> getpeername() { return error(ENOTSUP); }

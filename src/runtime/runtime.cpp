@@ -63,21 +63,17 @@ result<void> runtime::close(int qd) {
     return ok();
 }
 
-result<qtoken> runtime::start(int qd, opcode op, result<op_start> s) {
-    if (!s) return s.err();
-    qtoken qt = 0;
-    auto idx = tokens_.allocate(qd, op, &qt);
-    if (!idx) return idx.err();
-    if (s->ready) {
-        tokens_.complete(*idx, std::move(s->done));
-        return qt;
+void runtime::launch(uint32_t idx, op_task t) {
+    op_task::handle h = t.release();
+    if (!h) { // a queue that neither completed nor gave a coroutine: a bug, reported as one
+        tokens_.complete(idx, failed(opcode::invalid, EFAULT));
+        DEMI_LOG(error, "runtime", "an operation started with neither a result nor a coroutine");
+        return;
     }
-    op_task::handle h = s->task.release();
     h.promise().rt = this;
-    h.promise().slot = *idx;
-    tokens_.at(*idx).task = h;
+    h.promise().slot = idx;
+    tokens_.at(idx).task = h;
     h.resume(); // eager: runs until it first waits (or finishes)
-    return qt;
 }
 
 void runtime::task_done(uint32_t slot, completion &&c) noexcept {
@@ -115,14 +111,10 @@ void runtime::sleep_in_device(time_point deadline) {
 }
 
 result<completion> runtime::wait(qtoken qt, timeout limit) {
-    auto *s = tokens_.find(qt);
-    if (s == nullptr || s->waiter) return error(EINVAL);
-    const uint32_t idx = token_table::index_of(qt);
-    if (!s->done) {
-        auto r = drive(limit, [&] { return tokens_.at(idx).done; });
-        if (!r) return r.err();
-    }
-    return tokens_.consume(idx);
+    completion out;
+    auto r = wait_with(qt, limit, [&](completion &c) { out = std::move(c); });
+    if (!r) return r.err();
+    return out;
 }
 
 result<completion> runtime::wait_any(std::span<const qtoken> qts, size_t *index, timeout limit) {

@@ -41,10 +41,15 @@ public:
     result<void> close(int qd);
 
     // ---- operations ----
-    /// Gives an operation started on `qd` a token (running its coroutine until it first suspends).
-    result<qtoken> start(int qd, opcode op, result<op_start> s);
+    /// Starts an operation on `qd`: `begin(op_start&) -> result<void>` is the queue's method. On
+    /// success the operation has a token (its coroutine, if any, ran until it first suspended).
+    template <class Begin>
+    result<qtoken> start(int qd, opcode op, Begin &&begin);
 
     // ---- waiting ----
+    /// Waits for `qt`, then hands its completion to `take(completion&)` in place and frees the token.
+    template <class Take>
+    result<void> wait_with(qtoken qt, timeout limit, Take &&take);
     result<completion> wait(qtoken qt, timeout limit);
     result<completion> wait_any(std::span<const qtoken> qts, size_t *index, timeout limit);
     result<size_t> wait_next_n(std::span<completion> out, timeout limit);
@@ -64,6 +69,7 @@ public:
     void task_done(uint32_t slot, completion &&c) noexcept;
 
 private:
+    void launch(uint32_t idx, op_task t);
     bool poll_once();
     void sleep_in_device(time_point deadline);
 
@@ -80,6 +86,37 @@ private:
     std::vector<std::coroutine_handle<>> roots_;
     duration spin_;
 };
+
+template <class Begin>
+result<qtoken> runtime::start(int qd, opcode op, Begin &&begin) {
+    qtoken qt = 0;
+    auto idx = tokens_.allocate(qd, op, &qt);
+    if (!idx) return idx.err();
+    op_start s(tokens_.at(*idx).result);
+    if (auto r = begin(s); !r) {
+        tokens_.discard(*idx);
+        return r.err();
+    }
+    if (s.ready())
+        tokens_.complete_in_place(*idx);
+    else
+        launch(*idx, s.take_task());
+    return qt;
+}
+
+template <class Take>
+result<void> runtime::wait_with(qtoken qt, timeout limit, Take &&take) {
+    auto *s = tokens_.find(qt);
+    if (s == nullptr || s->waiter) return error(EINVAL);
+    const uint32_t idx = token_table::index_of(qt);
+    if (!s->done) {
+        auto r = drive(limit, [&] { return tokens_.at(idx).done; });
+        if (!r) return r.err();
+    }
+    take(tokens_.at(idx).result);
+    tokens_.release(idx);
+    return ok();
+}
 
 template <class Done>
 result<void> runtime::drive(timeout limit, Done &&done) {

@@ -3,12 +3,18 @@
 namespace demi::rt {
 
 size_t scheduler::run_ready() {
+    // A resumed coroutine may itself drive the runtime (a blocking wait inside a coroutine), and
+    // so call run_ready again: each call works on its own batch, and only the outermost keeps the
+    // spare vector for reuse.
     size_t n = 0;
     while (!ready_.empty()) {
-        running_.swap(ready_);
-        for (size_t i = 0; i < running_.size(); ++i) running_[i].resume();
-        n += running_.size();
-        running_.clear();
+        std::vector<std::coroutine_handle<>> batch;
+        batch.swap(spare_);
+        batch.swap(ready_);
+        for (size_t i = 0; i < batch.size(); ++i) batch[i].resume();
+        n += batch.size();
+        batch.clear();
+        if (spare_.capacity() < batch.capacity()) spare_.swap(batch);
     }
     return n;
 }

@@ -59,7 +59,6 @@ public:
     /// Forgets every queued coroutine and timer without resuming them (shutdown).
     void clear() noexcept {
         ready_.clear();
-        running_.clear();
         timers_ = {};
     }
 
@@ -75,7 +74,7 @@ private:
 
     const clock_source *clock_;
     std::vector<std::coroutine_handle<>> ready_;
-    std::vector<std::coroutine_handle<>> running_;
+    std::vector<std::coroutine_handle<>> spare_; // an empty vector with capacity, for the next batch
     std::priority_queue<timer, std::vector<timer>, std::greater<>> timers_;
     uint64_t timer_seq_ = 0;
 };

@@ -1,9 +1,11 @@
 // Queue tokens: one slot per operation in flight or completed-but-not-waited-on.
 //
-// A token is (sequence << 24) | slot: the sequence comes from a per-runtime counter that only
-// grows, so a token is never issued twice by one runtime (2^40 operations); the slot part makes
-// the lookup an array index. Completed slots are also linked in completion order, so
-// wait_next_n finds them without a scan.
+// A token is (sequence << 24) | slot. Sequence numbers are unique in the whole process: every
+// token table takes blocks of 2^16 of them from one process-wide atomic counter (the one shared
+// mutable object outside src/capi: an identity allocator, like a PID counter, safe from any
+// thread), so a token is never issued twice (2^40 operations) and a token of one libOS instance
+// is unknown to every other. The slot part makes the lookup an array index. Completed slots are
+// also linked in completion order, so wait_next_n finds them without a scan.
 #pragma once
 
 #include "runtime/op_task.hpp"
@@ -41,11 +43,17 @@ public:
     }
     slot &at(uint32_t idx) noexcept { return slots_[idx]; }
 
-    /// Marks slot `idx` done with `c` (appended to the done list).
-    void complete(uint32_t idx, completion c) noexcept;
+    /// Marks slot `idx` done with `c` (appended to the done list); op, qd and qt stay the slot's.
+    void complete(uint32_t idx, completion &&c) noexcept;
+    /// Marks slot `idx` done with the result already written into it in place.
+    void complete_in_place(uint32_t idx) noexcept;
 
     /// Takes the result of a done slot and frees it.
     completion consume(uint32_t idx) noexcept;
+    /// Frees a done slot whose result the caller has already read (or moved from).
+    void release(uint32_t idx) noexcept;
+    /// Frees a pending slot whose operation never started (its token was never handed out).
+    void discard(uint32_t idx) noexcept;
 
     /// The oldest done slot, or none.
     [[nodiscard]] uint32_t first_done() const noexcept { return done_head_; }
@@ -62,7 +70,7 @@ private:
     uint32_t free_head_ = none;
     uint32_t done_head_ = none, done_tail_ = none;
     size_t live_ = 0, done_count_ = 0;
-    uint64_t seq_ = 1;
+    uint64_t seq_ = 0, seq_end_ = 0; // the block of sequence numbers this table is using
 };
 
 } // namespace demi::rt

@@ -220,6 +220,11 @@ TEST_F(sockets, socket_options) {
     EXPECT_EQ(got.l_linger, 5);
     EXPECT_EQ(lib().setsockopt(s, SOL_SOCKET, SO_BROADCAST, &one, sizeof one).code(), ENOTSUP);
     EXPECT_EQ(lib().setsockopt(s, IPPROTO_TCP, TCP_NODELAY, nullptr, sizeof one).code(), EINVAL);
+    EXPECT_EQ(lib().setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, 2).code(), EINVAL);
+    len = 2;
+    EXPECT_EQ(lib().getsockopt(s, IPPROTO_TCP, TCP_NODELAY, &v, &len).code(), EINVAL);
+    len = sizeof(int); // a linger needs more than an int
+    EXPECT_EQ(lib().getsockopt(s, SOL_SOCKET, SO_LINGER, &got, &len).code(), EINVAL);
     EXPECT_EQ(lib().setsockopt(777, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one).code(), EBADF);
     EXPECT_EQ(lib().close(s).code(), 0);
     // Memory queues have no socket options.

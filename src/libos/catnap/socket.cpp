@@ -75,12 +75,17 @@ bool supported_option(int level, int name) {
     if (level == IPPROTO_TCP) return name == TCP_NODELAY;
     return false;
 }
+// The value's size: an int, or a struct linger. Shorter buffers are EINVAL (no silent truncation).
+socklen_t option_size(int level, int name) {
+    return level == SOL_SOCKET && name == SO_LINGER ? sizeof(linger) : sizeof(int);
+}
 } // namespace
 
 result<void> socket::setsockopt(int level, int name, const void *val, socklen_t len) {
     if (closed()) return error(EBADF);
     if (!supported_option(level, name)) return error(ENOTSUP);
     if (level == IPPROTO_TCP && type() != rt::queue_type::tcp) return error(ENOTSUP);
+    if (len < option_size(level, name)) return error(EINVAL);
     if (::setsockopt(fd_, level, name, val, len) != 0) return error(errno);
     return ok();
 }
@@ -89,6 +94,7 @@ result<void> socket::getsockopt(int level, int name, void *val, socklen_t *len) 
     if (closed()) return error(EBADF);
     if (!supported_option(level, name)) return error(ENOTSUP);
     if (level == IPPROTO_TCP && type() != rt::queue_type::tcp) return error(ENOTSUP);
+    if (*len < option_size(level, name)) return error(EINVAL);
     if (::getsockopt(fd_, level, name, val, len) != 0) return error(errno);
     return ok();
 }
@@ -161,13 +167,17 @@ completion accepted(const accept_try &t) {
 }
 } // namespace
 
-result<op_start> socket::accept(rt::runtime &rt) {
+result<void> socket::accept(rt::runtime &rt, op_start &op) {
     if (closed()) return error(EBADF);
     if (type() != rt::queue_type::tcp) return error(ENOTSUP);
     accept_try t = try_accept(rt, *dev_, fd_);
-    if (t.qd >= 0) return op_start::now(accepted(t));
-    if (!t.again) return op_start::now(failed(opcode::accept, t.err));
-    return op_start::later(accept_later(rt, self()));
+    if (t.qd >= 0)
+        op.complete(accepted(t));
+    else if (!t.again)
+        op.complete(failed(opcode::accept, t.err));
+    else
+        op.run(accept_later(rt, self()));
+    return ok();
 }
 
 op_task socket::accept_later(rt::runtime &rt, std::shared_ptr<socket> self) {
@@ -182,18 +192,19 @@ op_task socket::accept_later(rt::runtime &rt, std::shared_ptr<socket> self) {
 
 // ---- connect ----
 
-result<op_start> socket::connect(rt::runtime &, const sockaddr_in &addr) {
+result<void> socket::connect(rt::runtime &, op_start &op, const sockaddr_in &addr) {
     if (closed()) return error(EBADF);
     if (::connect(fd_, reinterpret_cast<const sockaddr *>(&addr), sizeof addr) == 0) {
         connected_ = true;
-        return op_start::now(succeeded(opcode::connect));
+        op.complete();
+    } else if (errno == EINPROGRESS) {
+        op.run(connect_later(self()));
+    } else if (errno == EISCONN || errno == EALREADY || errno == EAFNOSUPPORT || errno == EBADF) {
+        return error(errno); // argument and state errors fail the call
+    } else {
+        op.complete(failed(opcode::connect, errno)); // network errors fail the operation
     }
-    if (errno != EINPROGRESS) {
-        // Argument and state errors fail the call; network errors fail the operation.
-        if (errno == EISCONN || errno == EALREADY || errno == EAFNOSUPPORT || errno == EBADF) return error(errno);
-        return op_start::now(failed(opcode::connect, errno));
-    }
-    return op_start::later(connect_later(self()));
+    return ok();
 }
 
 op_task socket::connect_later(std::shared_ptr<socket> self) {
@@ -236,16 +247,16 @@ bool socket::try_send(const buffer &data, size_t *sent, const sockaddr_in *to, i
     return true;
 }
 
-result<op_start> socket::push(rt::runtime &rt, buffer data) {
-    return pushto_impl(rt, std::move(data), nullptr);
+result<void> socket::push(rt::runtime &rt, op_start &op, const buffer &data) {
+    return pushto_impl(rt, op, data, nullptr);
 }
 
-result<op_start> socket::pushto(rt::runtime &rt, buffer data, const sockaddr_in &addr) {
+result<void> socket::pushto(rt::runtime &rt, op_start &op, const buffer &data, const sockaddr_in &addr) {
     if (type() != rt::queue_type::udp) return error(ENOTSUP);
-    return pushto_impl(rt, std::move(data), &addr);
+    return pushto_impl(rt, op, data, &addr);
 }
 
-result<op_start> socket::pushto_impl(rt::runtime &rt, buffer data, const sockaddr_in *to) {
+result<void> socket::pushto_impl(rt::runtime &rt, op_start &op, const buffer &data, const sockaddr_in *to) {
     if (closed()) return error(EBADF);
     if (type() == rt::queue_type::tcp && !connected_) return error(ENOTCONN);
     if (type() == rt::queue_type::udp && data.size() > 65507) return error(EMSGSIZE);
@@ -255,24 +266,33 @@ result<op_start> socket::pushto_impl(rt::runtime &rt, buffer data, const sockadd
         int err = 0;
         if (try_send(data, &sent, to, &err)) {
             ++push_serving_;
-            return op_start::now(succeeded(opcode::push));
+            op.complete();
+            return ok();
         }
         if (err != 0) {
             ++push_serving_;
-            if (err == ENOTCONN || err == EDESTADDRREQ) return error(err);
-            return op_start::now(failed(opcode::push, err));
+            if (err == ENOTCONN || err == EDESTADDRREQ) {
+                --push_next_; // the push never happened: give its ticket back
+                --push_serving_;
+                return error(err);
+            }
+            op.complete(failed(opcode::push, err));
+            return ok();
         }
     }
     // The buffer travels with the coroutine: it stays alive until the push completes, whatever
     // the application does with its own reference (free-protection).
-    return op_start::later(
-        push_later(rt, self(), std::move(data), sent, ticket, to != nullptr, to ? *to : sockaddr_in{}));
+    op.run(push_later(rt, self(), data, sent, ticket, to != nullptr, to ? *to : sockaddr_in{}));
+    return ok();
 }
 
 op_task socket::push_later(rt::runtime &rt, std::shared_ptr<socket> self, buffer data, size_t sent, uint64_t ticket, bool has_dest,
                            sockaddr_in dest) {
     for (;;) {
-        if (self->closed()) co_return failed(opcode::push, ECANCELED);
+        if (self->closed()) {
+            if (ticket == self->push_serving_) ++self->push_serving_;
+            co_return failed(opcode::push, ECANCELED);
+        }
         if (ticket == self->push_serving_) {
             int err = 0;
             if (self->try_send(data, &sent, has_dest ? &dest : nullptr, &err) || err != 0) {
@@ -287,7 +307,7 @@ op_task socket::push_later(rt::runtime &rt, std::shared_ptr<socket> self, buffer
 
 // ---- pop ----
 
-int socket::try_recv(rt::runtime &, completion &c) noexcept {
+bool socket::try_recv(completion &c) noexcept {
     auto scratch = dev_->scratch();
     for (;;) {
         sockaddr_in from{};
@@ -295,38 +315,36 @@ int socket::try_recv(rt::runtime &, completion &c) noexcept {
         ssize_t n = ::recvfrom(fd_, scratch.data(), scratch.size(), 0, reinterpret_cast<sockaddr *>(&from), &flen);
         if (n < 0) {
             if (errno == EINTR) continue;
-            if (errno == EAGAIN || errno == EWOULDBLOCK) return 0;
+            if (errno == EAGAIN || errno == EWOULDBLOCK) return false;
             c.error = errno;
-            return 1;
+            return true;
         }
         if (n > 0) {
             auto b = mem::heap_copy(scratch.first(static_cast<size_t>(n)));
             if (!b) {
                 c.error = b.code();
-                return 1;
+                return true;
             }
             c.data = std::move(*b);
         }
         // n == 0 on a stream is the end of the stream: an empty completion. (A zero-length
         // datagram also completes empty.)
         if (type() == rt::queue_type::udp) c.addr = from;
-        return 1;
+        return true;
     }
 }
 
-result<op_start> socket::pop(rt::runtime &rt) {
+result<void> socket::pop(rt::runtime &rt, op_start &op) {
     if (closed()) return error(EBADF);
     if (type() == rt::queue_type::tcp && !connected_) return error(ENOTCONN);
     const uint64_t ticket = pop_next_++;
-    if (ticket == pop_serving_) {
-        completion c = succeeded(opcode::pop);
-        if (try_recv(rt, c) == 1) {
-            ++pop_serving_;
-            if (c.error == ENOTCONN) return error(ENOTCONN);
-            return op_start::now(std::move(c));
-        }
+    if (ticket == pop_serving_ && try_recv(op.result())) {
+        ++pop_serving_;
+        op.complete();
+    } else {
+        op.run(pop_later(rt, self(), ticket));
     }
-    return op_start::later(pop_later(rt, self(), ticket));
+    return ok();
 }
 
 op_task socket::pop_later(rt::runtime &rt, std::shared_ptr<socket> self, uint64_t ticket) {
@@ -335,7 +353,7 @@ op_task socket::pop_later(rt::runtime &rt, std::shared_ptr<socket> self, uint64_
         if (self->closed()) co_return failed(opcode::pop, ECANCELED);
         if (ticket != self->pop_serving_) continue;
         completion c = succeeded(opcode::pop);
-        if (self->try_recv(rt, c) == 1) {
+        if (self->try_recv(c)) {
             ++self->pop_serving_;
             // The next pop in line may find data already waiting: let it look.
             self->readers_.notify_all(rt.sched());

@@ -19,11 +19,11 @@ public:
 
     result<void> bind(rt::runtime &, const sockaddr_in &addr) override;
     result<void> listen(rt::runtime &, int backlog) override;
-    result<rt::op_start> accept(rt::runtime &rt) override;
-    result<rt::op_start> connect(rt::runtime &rt, const sockaddr_in &addr) override;
-    result<rt::op_start> push(rt::runtime &rt, buffer data) override;
-    result<rt::op_start> pushto(rt::runtime &rt, buffer data, const sockaddr_in &addr) override;
-    result<rt::op_start> pop(rt::runtime &rt) override;
+    result<void> accept(rt::runtime &rt, rt::op_start &op) override;
+    result<void> connect(rt::runtime &rt, rt::op_start &op, const sockaddr_in &addr) override;
+    result<void> push(rt::runtime &rt, rt::op_start &op, const buffer &data) override;
+    result<void> pushto(rt::runtime &rt, rt::op_start &op, const buffer &data, const sockaddr_in &addr) override;
+    result<void> pop(rt::runtime &rt, rt::op_start &op) override;
     result<void> setsockopt(int level, int name, const void *val, socklen_t len) override;
     result<void> getsockopt(int level, int name, void *val, socklen_t *len) override;
     result<sockaddr_in> getpeername() override;
@@ -42,12 +42,13 @@ private:
     /// One attempt to send the rest of `data` (from *sent); true when all of it is gone.
     /// Sets *err on a hard error.
     bool try_send(const buffer &data, size_t *sent, const sockaddr_in *to, int *err) noexcept;
-    /// One attempt to receive; returns 1 with a completion, 0 on EAGAIN, and fills c.error on errors.
-    int try_recv(rt::runtime &rt, completion &c) noexcept;
+    /// One attempt to receive into `c`: false on EAGAIN; true when c holds data, the end of the
+    /// stream (no data) or an error (c.error).
+    bool try_recv(completion &c) noexcept;
 
     static rt::op_task accept_later(rt::runtime &rt, std::shared_ptr<socket> self);
     static rt::op_task connect_later(std::shared_ptr<socket> self);
-    result<rt::op_start> pushto_impl(rt::runtime &rt, buffer data, const sockaddr_in *to);
+    result<void> pushto_impl(rt::runtime &rt, rt::op_start &op, const buffer &data, const sockaddr_in *to);
     static rt::op_task push_later(rt::runtime &rt, std::shared_ptr<socket> self, buffer data, size_t sent, uint64_t ticket,
                                   bool has_dest, sockaddr_in dest);
     static rt::op_task pop_later(rt::runtime &rt, std::shared_ptr<socket> self, uint64_t ticket);
