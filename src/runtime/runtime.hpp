@@ -71,7 +71,7 @@ public:
 private:
     void launch(uint32_t idx, op_task t);
     bool poll_once();
-    void sleep_in_device(time_point deadline);
+    bool sleep_in_device(time_point deadline);
 
     struct root_task;
     static root_task run_root(runtime *rt, task<void> t);
@@ -137,7 +137,8 @@ result<void> runtime::drive(timeout limit, Done &&done) {
         if (worked) {
             idle_since = now;
         } else if (now - idle_since >= spin_) {
-            sleep_in_device(deadline);
+            // Nothing for a while: block in the device. Woken by an event, spin again.
+            if (sleep_in_device(deadline)) idle_since = sched_.now();
             if (done()) return ok();
         }
     }
