@@ -34,7 +34,9 @@ struct parse_error {
 };
 
 void flatten(const YAML::Node &n, const std::string &prefix, std::map<std::string, std::string> &out) {
-    if (n.IsScalar()) {
+    if (n.IsNull()) {
+        if (!prefix.empty()) out[prefix] = ""; // `key:` with no value: checked like any other
+    } else if (n.IsScalar()) {
         out[prefix] = n.Scalar();
     } else if (n.IsSequence()) {
         for (size_t i = 0; i < n.size(); ++i) flatten(n[i], prefix + "." + std::to_string(i), out);
@@ -56,8 +58,9 @@ bool parse_u32(const std::string &v, uint32_t *out) {
     if (v.empty()) return false;
     char *end = nullptr;
     errno = 0;
-    unsigned long long x = std::strtoull(v.c_str(), &end, 0);
-    if (errno != 0 || *end != '\0' || x > 0xffffffffull || v[0] == '-') return false;
+    // Decimal only: "010" is ten, not eight.
+    unsigned long long x = std::strtoull(v.c_str(), &end, 10);
+    if (errno != 0 || *end != '\0' || x > 0xffffffffull || v[0] == '-' || v[0] == '+' || v[0] == ' ') return false;
     *out = static_cast<uint32_t>(x);
     return true;
 }

@@ -1,0 +1,60 @@
+// The layer-1 interface (DESIGN.md §2-3): one small contract shared by every packet device — DPDK,
+// AF_XDP, TAP and the test devices (simulated network, fault injector, pcap writer) — so every
+// packet-level libOS gets the same stack and the same tests. A frame is a demi::buffer holding one
+// whole Ethernet frame (destination MAC first, no FCS).
+#pragma once
+
+#include <cstddef>
+#include <span>
+
+#include <demi/buffer.hpp>
+
+#include "net/wire/address.hpp"
+
+namespace demi::phy {
+
+using demi::buffer;
+
+/// Checksum offloads a device performs. rx_*: the device verified the checksum of received frames and
+/// drops (or marks) bad ones, so the stack may skip verifying. tx_*: the device fills the checksum on
+/// transmit, so the stack may leave it out. Test devices offload nothing unless configured to.
+struct checksum_caps {
+    bool rx_ipv4 = false;
+    bool rx_tcp = false;
+    bool rx_udp = false;
+    bool tx_ipv4 = false;
+    bool tx_tcp = false;
+    bool tx_udp = false;
+
+    friend bool operator==(const checksum_caps &, const checksum_caps &) noexcept = default;
+};
+
+/// A device that sends and receives Ethernet frames in batches. Non-blocking; one thread.
+class device {
+public:
+    device() = default;
+    device(const device &) = delete;
+    device &operator=(const device &) = delete;
+    virtual ~device() = default;
+
+    /// Offers `frames` for transmission, in order. Returns n: the device took frames[0, n) (they are
+    /// moved out and left empty; the device drops its reference when done with the bytes) and left
+    /// frames[n, end) untouched with the caller, who may offer them again later (back-pressure: a full
+    /// ring). "Taken" is not "delivered": a taken frame may still be lost on the way, as on a wire.
+    virtual size_t transmit(std::span<buffer> frames) noexcept = 0;
+
+    /// Fills out[0, n) with received frames (at most out.size()) and returns n; 0 when none is ready.
+    /// The caller owns the returned buffers. Entries of `out` past n are left as they were.
+    virtual size_t receive(std::span<buffer> out) noexcept = 0;
+
+    /// The device's own link-layer address (the source of the frames it sends).
+    [[nodiscard]] virtual wire::ethernet_address mac() const noexcept = 0;
+    /// The largest IP packet a frame may carry (payload after the 14-byte Ethernet header), 1500 typically.
+    [[nodiscard]] virtual size_t mtu() const noexcept = 0;
+    [[nodiscard]] virtual checksum_caps caps() const noexcept = 0;
+};
+
+/// Ethernet II header length: a frame for a device of MTU m is at most m + ethernet_header_len bytes.
+inline constexpr size_t ethernet_header_len = 14;
+
+} // namespace demi::phy

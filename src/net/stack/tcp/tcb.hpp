@@ -1,0 +1,304 @@
+// The TCP connection: its transmission control block (RFC 9293 §3.3.1) and state machine. A pure
+// function of (state, now, segment) (DESIGN.md §3): process() takes a parsed segment and the time,
+// updates the state and notes what must be sent; dispatch() hands each segment to send now to a
+// callback; poll_at() says when the next timer falls due. No clock, no RNG, no device in here: the
+// ISN comes in as a value, time as a parameter.
+//
+// Files: input.cpp (segment arrival, RFC 9293 §3.10.7), output.cpp (what to send, timers),
+// tcb.cpp (user calls, buffers), rto.cpp, congestion.cpp, reassembly.cpp.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <span>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include <demi/buffer.hpp>
+
+#include "common/clock.hpp"
+#include "common/result.hpp"
+#include "net/stack/tcp/congestion.hpp"
+#include "net/stack/tcp/reassembly.hpp"
+#include "net/stack/tcp/rto.hpp"
+#include "net/stack/tcp/seq.hpp"
+#include "net/wire/ipv4.hpp"
+#include "net/wire/tcp.hpp"
+
+namespace demi::net::tcp {
+
+using namespace std::chrono_literals;
+
+/// RFC 9293 §3.3.2.
+enum class state : std::uint8_t {
+    closed,
+    listen,
+    syn_sent,
+    syn_received,
+    established,
+    fin_wait_1,
+    fin_wait_2,
+    close_wait,
+    closing,
+    last_ack,
+    time_wait,
+};
+[[nodiscard]] const char *to_string(state s) noexcept;
+
+struct endpoint {
+    wire::ipv4_address addr_;
+    std::uint16_t port_ = 0;
+    friend bool operator==(const endpoint &, const endpoint &) noexcept = default;
+};
+
+struct four_tuple {
+    endpoint local_;
+    endpoint remote_;
+    friend bool operator==(const four_tuple &, const four_tuple &) noexcept = default;
+};
+
+/// Per-connection settings (the socket options a runtime exposes).
+struct config {
+    /// The MSS we announce (RFC 9293 §3.7.1) and the largest segment we send.
+    std::uint16_t mss_ = 1460;
+    std::size_t send_buffer_ = 256 * 1024;
+    /// Also the largest window we advertise.
+    std::size_t recv_buffer_ = 256 * 1024;
+    bool window_scaling_ = true; // RFC 7323 §2
+    bool timestamps_ = true;     // RFC 7323 §3
+    bool nodelay_ = false;       // Nagle (RFC 1122 §4.2.3.4) is on unless this is set
+    cc_algorithm cc_ = cc_algorithm::cubic;
+    /// TIME-WAIT lasts 2 * msl_ (RFC 9293 §3.4.2).
+    duration msl_ = 30s;
+    /// Delayed ACK (RFC 1122 §4.2.3.2): at most this long, clamped to 200 ms; zero ACKs every segment.
+    duration delayed_ack_ = 40ms;
+    duration rto_initial_ = 1s; // RFC 6298 §2.1
+    duration rto_min_ = 1s;     // RFC 6298 §2.4
+    duration rto_max_ = 60s;    // RFC 6298 §2.5
+    /// Retransmissions of a SYN or SYN-ACK before the open fails with ETIMEDOUT.
+    unsigned syn_retries_ = 6;
+    /// Retransmissions of data or FIN before the connection fails with ETIMEDOUT (RFC 1122 §4.2.3.5 R2).
+    unsigned max_retransmits_ = 15;
+    /// If non-zero, data unacknowledged for this long fails the connection with ETIMEDOUT (RFC 5482).
+    duration user_timeout_ = duration::zero();
+    bool keepalive_ = false; // RFC 1122 §4.2.3.6
+    duration keepalive_idle_ = 2h;
+    duration keepalive_interval_ = 75s;
+    unsigned keepalive_probes_ = 9;
+};
+
+/// Counters for tests and statistics.
+struct connection_stats {
+    std::uint64_t segments_in_ = 0;
+    std::uint64_t segments_out_ = 0;
+    std::uint64_t rejected_ = 0;
+    std::uint64_t retransmits_ = 0;
+    std::uint64_t fast_retransmits_ = 0;
+    std::uint64_t timeouts_ = 0;
+    std::uint64_t challenge_acks_ = 0;
+    std::uint64_t dup_acks_ = 0;
+    std::uint64_t ooo_segments_ = 0;
+    std::uint64_t ooo_dropped_ = 0;
+};
+
+/// The RST to answer a segment that reaches no connection (RFC 9293 §3.10.7.1): none for a RST;
+/// <SEQ=SEG.ACK><CTL=RST> if it has ACK; otherwise <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>.
+[[nodiscard]] std::optional<wire::tcp_repr> reset_for(const wire::tcp_repr &seg, std::size_t payload_len) noexcept;
+
+class connection {
+public:
+    /// Active open (RFC 9293 §3.10.1): SYN-SENT with the SYN ready to send.
+    [[nodiscard]] static connection connect(const four_tuple &t, const config &c, seq32 iss, time_point now);
+    /// Passive open: a LISTEN socket received `syn` (RFC 9293 §3.10.7.2); SYN-RECEIVED with the SYN-ACK
+    /// ready to send. The listener decides whether to create it.
+    [[nodiscard]] static connection accept_syn(const four_tuple &t, const config &c, seq32 iss, time_point now,
+                                               const wire::tcp_repr &syn);
+
+    connection(connection &&) noexcept = default;
+    connection &operator=(connection &&) noexcept = default;
+    ~connection() = default;
+
+    // ---- the segment interface (input.cpp, output.cpp) ----
+
+    /// A segment for this connection arrived (RFC 9293 §3.10.7). `payload` is its data.
+    void process(time_point now, const wire::ipv4_repr &ip, const wire::tcp_repr &seg,
+                 std::span<const std::byte> payload);
+    /// Runs expired timers, then calls `emit(const wire::tcp_repr &, std::span<const std::byte> payload)`
+    /// for each segment to send now. The repr's payload_ is the same span; both are valid only during
+    /// the call.
+    template <class Emit>
+    void dispatch(time_point now, Emit &&emit) {
+        using fn_t = std::remove_reference_t<Emit>;
+        emitter e{&emit, [](void *ctx, const wire::tcp_repr &r, std::span<const std::byte> p) {
+                      (*static_cast<fn_t *>(ctx))(r, p);
+                  }};
+        dispatch_impl(now, e);
+    }
+    /// The next time dispatch() has work to do by the clock; none when only a segment or a user call
+    /// can change anything. Earlier than now when a segment is waiting to go.
+    [[nodiscard]] std::optional<time_point> poll_at() const noexcept;
+
+    // ---- user calls (tcb.cpp; RFC 9293 §3.10.2-3.10.5) ----
+
+    /// Queues `b` for sending. EAGAIN when it does not fit the send buffer (an empty buffer takes one
+    /// push of any size, so a large push can always progress); EPIPE after close(); ENOTCONN when
+    /// closed. The push completes (pushes_completed() counts it) when all its bytes are acknowledged.
+    result<void> push(buffer b);
+    /// Copies in-order received data into `out`; returns the octets copied.
+    std::size_t recv(std::span<std::byte> out);
+    /// RFC 9293 §3.10.4: no more data from us; a FIN follows the queued data.
+    void close();
+    /// RFC 9293 §3.10.5: a RST is sent (in synchronized states) and the connection is closed.
+    void abort();
+
+    // ---- observers ----
+    [[nodiscard]] state current_state() const noexcept { return state_; }
+    /// 0, or ECONNRESET / ECONNREFUSED / ETIMEDOUT once the connection failed.
+    [[nodiscard]] int error() const noexcept { return error_; }
+    [[nodiscard]] bool is_closed() const noexcept { return state_ == state::closed; }
+    [[nodiscard]] const four_tuple &tuple() const noexcept { return tuple_; }
+    [[nodiscard]] std::uint64_t pushes_completed() const noexcept { return pushes_completed_; }
+    [[nodiscard]] std::size_t readable() const noexcept { return unread_; }
+    /// The peer's FIN has arrived and every byte before it has been read.
+    [[nodiscard]] bool eof() const noexcept { return fin_received_ && unread_ == 0; }
+    /// Octets queued and not yet acknowledged.
+    [[nodiscard]] std::size_t send_queued() const noexcept { return send_queued_; }
+    [[nodiscard]] std::size_t send_space() const noexcept;
+    [[nodiscard]] const connection_stats &stats() const noexcept { return stats_; }
+    [[nodiscard]] const rto_estimator &rto() const noexcept { return rto_; }
+    [[nodiscard]] const congestion_control &cc() const noexcept { return *cc_; }
+    [[nodiscard]] std::uint16_t send_mss() const noexcept { return snd_mss_; }
+    [[nodiscard]] std::uint32_t send_window() const noexcept { return snd_wnd_; }
+    [[nodiscard]] std::uint32_t recv_window() const noexcept;
+    [[nodiscard]] seq32 snd_una() const noexcept { return snd_una_; }
+    [[nodiscard]] seq32 snd_nxt() const noexcept { return snd_nxt_; }
+    [[nodiscard]] seq32 rcv_nxt() const noexcept { return rcv_nxt_; }
+    [[nodiscard]] bool window_scaling() const noexcept { return ws_ok_; }
+    [[nodiscard]] bool timestamps() const noexcept { return ts_ok_; }
+    [[nodiscard]] std::uint8_t send_scale() const noexcept { return snd_shift_; }
+    [[nodiscard]] std::uint8_t recv_scale() const noexcept { return rcv_shift_; }
+    [[nodiscard]] const reassembly &out_of_order() const noexcept { return ooo_; }
+    /// Whether this connection was opened passively (from a listener).
+    [[nodiscard]] bool passive() const noexcept { return passive_; }
+
+private:
+    struct emitter {
+        void *ctx_;
+        void (*call_)(void *, const wire::tcp_repr &, std::span<const std::byte>);
+    };
+    struct pushed {
+        buffer buf_;
+        std::size_t sent_off_ = 0; // octets of buf_ already acknowledged
+    };
+
+    connection(const four_tuple &t, const config &c, seq32 iss, time_point now);
+
+    // input.cpp
+    void process_syn_sent(time_point now, const wire::tcp_repr &seg);
+    bool check_ack(time_point now, const wire::tcp_repr &seg);
+    void on_new_ack(time_point now, const wire::tcp_repr &seg, seq32 ack);
+    void on_dup_ack(time_point now);
+    void process_text(time_point now, seq32 seq, std::span<const std::byte> data, bool fin);
+    void process_fin(time_point now);
+    void take_options(const wire::tcp_repr &syn);
+    void update_window(const wire::tcp_repr &seg);
+    void fail(int err);
+    void enter_time_wait(time_point now);
+    void reject(const char *why);
+
+    // output.cpp
+    void dispatch_impl(time_point now, emitter &e);
+    void run_timers(time_point now);
+    void send_segment(time_point now, emitter &e, std::uint8_t flags, seq32 seq, std::span<const std::byte> data);
+    [[nodiscard]] std::span<const std::byte> send_bytes(std::uint32_t offset, std::uint32_t len);
+    [[nodiscard]] std::uint16_t window_field(bool syn) const noexcept;
+    void arm_rto(time_point now);
+    void retransmit_timeout(time_point now);
+    void schedule_ack(time_point now, bool full_segment);
+
+    // tcb.cpp
+    void drop_acked(std::uint32_t octets);
+    void write_ring(std::uint32_t offset, std::span<const std::byte> data);
+    [[nodiscard]] seq32 data_end() const noexcept { return send_base_ + static_cast<std::uint32_t>(send_queued_); }
+    [[nodiscard]] bool fin_acked() const noexcept { return fin_queued_ && snd_una_ > data_end(); }
+    [[nodiscard]] std::uint32_t flight() const noexcept { return seq_distance(snd_una_, snd_max_); }
+    [[nodiscard]] std::uint32_t ts_now(time_point now) const noexcept;
+
+    four_tuple tuple_;
+    config cfg_;
+    state state_ = state::closed;
+    int error_ = 0;
+    bool passive_ = false;
+
+    // Send sequence space (RFC 9293 §3.3.1).
+    seq32 iss_;
+    seq32 snd_una_;
+    seq32 snd_nxt_;
+    seq32 snd_max_;  // the highest SND.NXT so far: a timeout rewinds snd_nxt_ to snd_una_
+    seq32 snd_wl1_;
+    seq32 snd_wl2_;
+    std::uint32_t snd_wnd_ = 0;
+    std::uint32_t max_snd_wnd_ = 0; // RFC 5961 §5.2 MAX.SND.WND
+    std::uint16_t snd_mss_ = 536;   // RFC 9293 §3.7.1: 536 when the peer sends no MSS option
+    std::uint8_t snd_shift_ = 0;
+    seq32 send_base_; // the sequence number of the first octet in send_q_
+    std::deque<pushed> send_q_;
+    std::size_t send_queued_ = 0;
+    std::uint64_t pushes_completed_ = 0;
+    bool fin_queued_ = false;
+    std::vector<std::byte> scratch_; // a segment spanning several pushes is gathered here
+
+    // Receive sequence space.
+    seq32 irs_;
+    seq32 rcv_nxt_;
+    std::uint8_t rcv_shift_ = 0;
+    std::vector<std::byte> ring_;
+    std::size_t ring_head_ = 0; // first unread octet
+    std::size_t unread_ = 0;    // in-order octets not yet read
+    reassembly ooo_;
+    std::optional<seq32> ooo_fin_; // a FIN that arrived beyond RCV.NXT
+    bool fin_received_ = false;
+    std::uint32_t adv_wnd_ = 0; // the window in the last segment sent
+
+    // Options (RFC 7323).
+    bool ws_ok_ = false;
+    bool ts_ok_ = false;
+    std::uint32_t ts_recent_ = 0;
+    seq32 last_ack_sent_;
+    std::uint32_t ts_offset_ = 0;
+
+    // ACK policy.
+    bool ack_now_ = false;
+    unsigned unacked_full_ = 0;
+    std::optional<time_point> delack_at_;
+    bool challenge_ack_ = false;
+    bool send_rst_ = false;
+
+    // Retransmission and recovery.
+    rto_estimator rto_;
+    std::optional<time_point> rto_at_;
+    unsigned retries_ = 0;
+    std::optional<time_point> first_retx_at_; // when the oldest unacknowledged data was first sent
+    std::optional<std::pair<seq32, time_point>> rtt_probe_; // Karn's algorithm without timestamps
+    std::unique_ptr<congestion_control> cc_;
+    unsigned dup_acks_ = 0;
+    bool in_recovery_ = false;
+    seq32 recover_; // RFC 6582 §3.2 "recover"
+    bool fast_retx_pending_ = false;
+
+    // Other timers.
+    std::optional<time_point> persist_at_;
+    unsigned persist_backoff_ = 0;
+    std::optional<time_point> time_wait_at_;
+    std::optional<time_point> keepalive_at_;
+    unsigned keepalive_sent_ = 0;
+    time_point last_heard_{};
+
+    connection_stats stats_;
+};
+
+} // namespace demi::net::tcp
