@@ -85,7 +85,8 @@ void fault_injector::lane::admit(buffer frame, time_point now) noexcept {
     };
     if (delay) {
         const auto span = static_cast<uint64_t>(std::max(params.delay_max - params.delay_min, duration{0}).count());
-        const time_point release = now + params.delay_min + duration{static_cast<duration::rep>(delay_draw % (span + 1))};
+        const time_point release =
+            now + params.delay_min + duration{static_cast<duration::rep>(delay_draw % (span + 1))};
         ++stats.delayed;
         hold(delayed, release, std::move(frame));
         if (dup) hold(delayed, release, std::move(dup));

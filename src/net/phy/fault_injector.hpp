@@ -47,13 +47,14 @@ struct fault_params {
 };
 
 struct fault_stats {
-    uint64_t frames = 0;        ///< frames that entered the injector in this direction
+    uint64_t frames = 0; ///< frames that entered the injector in this direction
     uint64_t dropped = 0;
     uint64_t duplicated = 0;
     uint64_t reordered = 0;
     uint64_t delayed = 0;
     uint64_t corrupted = 0;
-    uint64_t copy_failures = 0; ///< a copy for corrupt/duplicate could not be allocated (frame dropped / not duplicated)
+    uint64_t copy_failures =
+        0; ///< a copy for corrupt/duplicate could not be allocated (frame dropped / not duplicated)
 };
 
 class fault_injector final : public device {

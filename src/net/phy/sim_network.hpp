@@ -49,15 +49,15 @@ struct link_params {
 };
 
 struct port_stats {
-    uint64_t tx_frames = 0;          ///< frames put on the wire
+    uint64_t tx_frames = 0; ///< frames put on the wire
     uint64_t tx_bytes = 0;
-    uint64_t tx_queue_drops = 0;     ///< tail drops: the egress queue was full
-    uint64_t tx_invalid_drops = 0;   ///< shorter than an Ethernet header or longer than mtu + 14
+    uint64_t tx_queue_drops = 0;       ///< tail drops: the egress queue was full
+    uint64_t tx_invalid_drops = 0;     ///< shorter than an Ethernet header or longer than mtu + 14
     uint64_t no_destination_drops = 0; ///< unicast to a MAC no port has
-    uint64_t rx_frames = 0;          ///< frames handed to receive()
+    uint64_t rx_frames = 0;            ///< frames handed to receive()
     uint64_t rx_bytes = 0;
-    uint64_t rx_queue_drops = 0;     ///< arrivals beyond rx_queue_frames
-    uint64_t copy_failures = 0;      ///< a private copy could not be allocated; that delivery dropped
+    uint64_t rx_queue_drops = 0; ///< arrivals beyond rx_queue_frames
+    uint64_t copy_failures = 0;  ///< a private copy could not be allocated; that delivery dropped
 };
 
 class sim_network;

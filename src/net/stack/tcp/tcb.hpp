@@ -199,7 +199,7 @@ private:
 
     // input.cpp
     void process_syn_sent(time_point now, const wire::tcp_repr &seg);
-    bool check_ack(time_point now, const wire::tcp_repr &seg);
+    bool check_ack(time_point now, const wire::tcp_repr &seg, bool has_data);
     void on_new_ack(time_point now, const wire::tcp_repr &seg, seq32 ack);
     void on_dup_ack(time_point now);
     void process_text(time_point now, seq32 seq, std::span<const std::byte> data, bool fin);
@@ -219,6 +219,10 @@ private:
     void arm_rto(time_point now);
     void retransmit_timeout(time_point now);
     void schedule_ack(time_point now, bool full_segment);
+    /// The payload octets the send loop would put in the next new-data segment now (0: none or held).
+    [[nodiscard]] std::uint32_t next_data_len() const noexcept;
+    /// Payload octets per segment: the send MSS less the timestamp option (RFC 9293 §3.7.1).
+    [[nodiscard]] std::uint32_t eff_mss() const noexcept { return snd_mss_ - (ts_ok_ ? 12u : 0u); }
 
     // tcb.cpp
     void drop_acked(std::uint32_t octets);
@@ -276,7 +280,8 @@ private:
     unsigned unacked_full_ = 0;
     std::optional<time_point> delack_at_;
     bool challenge_ack_ = false;
-    bool send_rst_ = false;
+    std::optional<seq32> rst_seq_; // a RST <SEQ=x><CTL=RST> to send (RFC 9293 §3.10.7.3-4, §3.10.5)
+    bool keepalive_probe_ = false;
 
     // Retransmission and recovery.
     rto_estimator rto_;

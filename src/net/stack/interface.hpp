@@ -1,0 +1,175 @@
+// A network interface of Demi's user-space stack: one Ethernet port with one IPv4 address. It answers
+// ARP and ICMP echo, resolves next hops (directly on the subnet, else via the default gateway),
+// reassembles IPv4 fragments, runs UDP sockets, pings, and hands TCP segments to a tcp_hook.
+//
+// Driven by the caller and pure (DESIGN.md §2-3): receive(frame, now) takes a frame from the device;
+// poll(now, emit) runs the timers due at `now` and hands every frame built since the last poll to
+// `emit`; poll_at() says when poll next has work. No clock is read and no OS header is included;
+// randomness (ephemeral ports, IPv4 identification) comes from the rng given at construction.
+//
+// Outgoing frames: headers are prepended into the payload buffer's headroom when it has room and the
+// stack holds the buffer's only reference (no copy, and no other view of the block can see the headers
+// being written); otherwise the payload is copied into a new buffer.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <span>
+#include <utility>
+#include <vector>
+
+#include "common/clock.hpp"
+#include "common/result.hpp"
+#include "net/stack/arp_cache.hpp"
+#include "net/stack/config.hpp"
+#include "net/stack/reassembly.hpp"
+#include "net/stack/tcp_hook.hpp"
+#include "net/stack/udp.hpp"
+#include "net/wire/arp.hpp"
+#include "net/wire/ethernet.hpp"
+#include "net/wire/icmpv4.hpp"
+#include "net/wire/ipv4.hpp"
+
+#include <demi/buffer.hpp>
+
+namespace demi::net {
+
+/// Headroom an outgoing payload needs for Ethernet + IPv4 (20-byte header) + UDP headers.
+inline constexpr size_t udp_headroom = 14 + 20 + 8;
+
+/// The answer to one of our pings.
+struct echo_reply {
+    ipv4_address from_;
+    uint16_t ident_ = 0;
+    uint16_t seq_no_ = 0;
+    time_point sent_;
+    time_point received_;
+    size_t data_len_ = 0;
+};
+
+class interface {
+public:
+    /// `random` must outlive the interface (it may be shared with the TCP core).
+    interface(interface_config cfg, rng &random);
+    interface(const interface &) = delete;
+    interface &operator=(const interface &) = delete;
+
+    [[nodiscard]] const interface_config &config() const noexcept { return cfg_; }
+    [[nodiscard]] const interface_stats &stats() const noexcept { return stats_; }
+    [[nodiscard]] ethernet_address mac() const noexcept { return cfg_.mac_; }
+    [[nodiscard]] ipv4_address addr() const noexcept { return cfg_.addr_; }
+
+    // ---- driving ----
+
+    /// Takes one received Ethernet frame (without FCS). Replies are queued for the next poll().
+    void receive(buffer frame, time_point now);
+    /// Runs the timers due at `now` (ARP retries and give-ups, reassembly timeouts), then calls
+    /// `emit(buffer &&frame)` for each queued frame, in order.
+    template <class Emit>
+    void poll(time_point now, Emit &&emit) {
+        run_timers(now);
+        while (!tx_.empty()) {
+            buffer f = std::move(tx_.front());
+            tx_.pop_front();
+            ++stats_.tx_frames_;
+            emit(std::move(f));
+        }
+    }
+    /// When poll() next has work: time_point::min() if frames are queued, else the earliest timer,
+    /// else nothing.
+    [[nodiscard]] std::optional<time_point> poll_at() const noexcept;
+
+    // ---- IPv4 output (for the TCP core) ----
+
+    /// Sends `payload` (a transport header and data) to `dst` as one IPv4 datagram from our address.
+    /// ENETUNREACH off-subnet without a gateway, EMSGSIZE above the MTU (no fragmentation on send),
+    /// ENOBUFS when queues are full, ENOMEM when no buffer could be had. A datagram waiting for ARP
+    /// counts as sent; if resolution fails it is dropped and counted (arp_unresolved_drops_).
+    result<void> send_ipv4(time_point now, ipv4_address dst, wire::ip_protocol protocol, buffer payload);
+    /// Receives TCP segments from now on (nullptr: none; segments are then dropped and counted).
+    void set_tcp_hook(tcp_hook *hook) noexcept { tcp_ = hook; }
+
+    // ---- UDP sockets ----
+
+    udp_socket_id udp_open() { return udp_.open(); }
+    /// Binds to our address or INADDR_ANY; port 0 picks a random free ephemeral port (RFC 6056 §3.3.1).
+    result<udp_endpoint> udp_bind(udp_socket_id id, ipv4_address addr, uint16_t port) {
+        return udp_.bind(id, addr, port, cfg_.addr_, *rng_);
+    }
+    result<void> udp_close(udp_socket_id id) { return udp_.close(id); }
+    [[nodiscard]] result<udp_endpoint> udp_local(udp_socket_id id) const { return udp_.local(id); }
+    /// Sends `payload` to `dst` (an unbound socket is first bound to INADDR_ANY and an ephemeral port).
+    result<void> udp_sendto(time_point now, udp_socket_id id, udp_endpoint dst, buffer payload);
+    /// As above, copying `data` into a new buffer.
+    result<void> udp_sendto(time_point now, udp_socket_id id, udp_endpoint dst, std::span<const std::byte> data);
+    /// The oldest received datagram; EAGAIN when none.
+    result<udp_datagram> udp_recv(udp_socket_id id) { return udp_.recv(id); }
+    [[nodiscard]] uint64_t udp_drops(udp_socket_id id) const { return udp_.drops(id); }
+
+    // ---- ping ----
+
+    /// Sends an ICMP echo request (RFC 792) with `data`; the matching reply (same source, identifier,
+    /// sequence number and data) shows up in take_echo_reply().
+    result<void> ping(time_point now, ipv4_address dst, uint16_t ident, uint16_t seq_no,
+                      std::span<const std::byte> data);
+    /// The oldest matched echo reply not taken yet.
+    std::optional<echo_reply> take_echo_reply();
+
+    // ---- ARP and reassembly state ----
+
+    void add_static_arp(ipv4_address ip, ethernet_address mac) { arp_.add_static(ip, mac); }
+    [[nodiscard]] std::optional<ethernet_address> arp_lookup(ipv4_address ip, time_point now) const noexcept {
+        return arp_.lookup(ip, now);
+    }
+    [[nodiscard]] const arp_cache &arp() const noexcept { return arp_; }
+    [[nodiscard]] const reassembler &reassembly() const noexcept { return reasm_; }
+
+private:
+    struct outstanding_ping {
+        ipv4_address dst_;
+        uint16_t ident_;
+        uint16_t seq_no_;
+        time_point sent_;
+        std::vector<std::byte> data_;
+    };
+
+    void run_timers(time_point now);
+    void receive_arp(std::span<const std::byte> packet, time_point now);
+    void receive_ipv4(const buffer &frame, size_t offset, time_point now);
+    /// Hands a complete datagram (its header bytes `header` when known, for ICMP errors) to its protocol.
+    void dispatch(time_point now, const wire::ipv4_repr &ip, std::span<const std::byte> header, buffer payload);
+    void receive_icmp(time_point now, const wire::ipv4_repr &ip, const buffer &payload);
+    void receive_udp(time_point now, const wire::ipv4_repr &ip, std::span<const std::byte> header,
+                     const buffer &payload);
+    /// ICMP destination unreachable quoting the datagram's header and data (RFC 792; RFC 1812 §4.3.2.3).
+    void send_unreachable(time_point now, const wire::ipv4_repr &ip, std::span<const std::byte> header,
+                          std::span<const std::byte> data, wire::icmpv4_unreachable code);
+
+    [[nodiscard]] bool is_broadcast(ipv4_address a) const noexcept;
+    /// A buffer holding `payload`'s bytes with at least `headroom` bytes before them: `payload` itself
+    /// when that is safe (see the file comment), else a copy.
+    result<buffer> with_headroom(buffer payload, size_t headroom);
+    result<buffer> allocate(size_t size, size_t headroom);
+    /// Prepends the Ethernet header and queues the frame.
+    result<void> transmit(buffer packet, ethernet_address dst, wire::ethertype type);
+    void send_arp(wire::arp_operation op, ethernet_address dst_mac, ethernet_address target_mac,
+                  ipv4_address target_ip);
+
+    interface_config cfg_;
+    rng *rng_;
+    interface_stats stats_;
+    arp_cache arp_;
+    reassembler reasm_;
+    udp_table udp_;
+    tcp_hook *tcp_ = nullptr;
+    std::deque<buffer> tx_;
+    std::deque<outstanding_ping> pings_;
+    std::deque<echo_reply> echo_replies_;
+    uint16_t next_ident_;
+    arp_cache::poll_result arp_work_; // reused by run_timers
+    std::deque<buffer> released_;     // reused: packets released by ARP resolution
+};
+
+} // namespace demi::net

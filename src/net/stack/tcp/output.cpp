@@ -1,0 +1,252 @@
+// What to send and when: timers (retransmission, persist, delayed ACK, TIME-WAIT, keepalive),
+// SYN and SYN-ACK, data within min(SND.WND, cwnd) with Nagle, FIN, ACKs and RSTs.
+#include <algorithm>
+#include <cerrno>
+
+#include "common/log.hpp"
+#include "net/stack/tcp/tcb.hpp"
+
+namespace demi::net::tcp {
+
+namespace flag = wire::tcp_flag;
+
+std::uint16_t connection::window_field(bool syn) const noexcept {
+    const std::uint32_t wnd = recv_window();
+    // RFC 7323 §2.2: the window of a SYN is not scaled; later ones are shifted by our scale.
+    return static_cast<std::uint16_t>(std::min<std::uint32_t>(syn ? wnd : wnd >> rcv_shift_, 0xffff));
+}
+
+void connection::send_segment(time_point now, emitter &e, std::uint8_t flags, seq32 seq,
+                              std::span<const std::byte> data) {
+    wire::tcp_repr r;
+    r.src_port_ = tuple_.local_.port_;
+    r.dst_port_ = tuple_.remote_.port_;
+    r.seq_ = seq.value();
+    r.flags_ = flags;
+    const bool syn = (flags & flag::syn) != 0;
+    if ((flags & flag::ack) != 0) r.ack_ = rcv_nxt_.value();
+    if ((flags & flag::rst) == 0) {
+        r.window_ = window_field(syn);
+        if (syn) {
+            // Our SYN offers what the config allows; a SYN-ACK only what the peer's SYN offered
+            // (RFC 7323 §2.2, §3.2).
+            const bool offer = state_ == state::syn_sent;
+            r.options_.mss_ = cfg_.mss_;
+            if (offer ? cfg_.window_scaling_ : ws_ok_) r.options_.window_scale_ = rcv_shift_;
+            if (offer ? cfg_.timestamps_ : ts_ok_)
+                r.options_.timestamp_ = wire::tcp_timestamp{ts_now(now), offer ? 0u : ts_recent_};
+        } else if (ts_ok_) {
+            r.options_.timestamp_ = wire::tcp_timestamp{ts_now(now), ts_recent_};
+        }
+    }
+    r.payload_ = data;
+    if ((flags & flag::ack) != 0) {
+        last_ack_sent_ = rcv_nxt_;
+        adv_wnd_ = syn ? r.window_ : std::uint32_t{r.window_} << rcv_shift_;
+        ack_now_ = false;
+        challenge_ack_ = false;
+        delack_at_.reset();
+        unacked_full_ = 0;
+    }
+    ++stats_.segments_out_;
+    e.call_(e.ctx_, r, data);
+}
+
+void connection::arm_rto(time_point now) {
+    if (!rto_at_) rto_at_ = now + rto_.rto();
+    if (!first_retx_at_) first_retx_at_ = now;
+}
+
+std::uint32_t connection::next_data_len() const noexcept {
+    const bool sending = state_ == state::established || state_ == state::close_wait ||
+                         state_ == state::fin_wait_1 || state_ == state::closing || state_ == state::last_ack;
+    if (!sending) return 0;
+    const std::uint32_t avail = seq_distance(snd_nxt_, data_end());
+    if (avail == 0) return 0;
+    const seq32 win_end = snd_una_ + std::min(snd_wnd_, cc_->cwnd());
+    const std::uint32_t room = seq_distance(snd_nxt_, win_end);
+    const std::uint32_t len = std::min({avail, room, eff_mss()});
+    if (len == 0) return 0;
+    const bool in_flight = snd_nxt_ != snd_una_;
+    if (len < eff_mss() && in_flight) {
+        // RFC 1122 §4.2.3.4 (Nagle): with data unacknowledged, a short segment waits unless it is the
+        // last before our FIN, or nodelay is set.
+        if (len == avail && !cfg_.nodelay_ && !fin_queued_) return 0;
+        // Sender SWS avoidance: a window-limited short segment waits for at least half the largest
+        // window the peer offered.
+        if (len < avail && len < max_snd_wnd_ / 2) return 0;
+    }
+    return len;
+}
+
+void connection::retransmit_timeout(time_point now) {
+    ++stats_.timeouts_;
+    const bool opening = state_ == state::syn_sent || state_ == state::syn_received;
+    const bool user_timed_out = cfg_.user_timeout_ != duration::zero() && first_retx_at_ &&
+                                now - *first_retx_at_ >= cfg_.user_timeout_;
+    if ((opening && retries_ >= cfg_.syn_retries_) || (!opening && retries_ >= cfg_.max_retransmits_) ||
+        user_timed_out) {
+        DEMI_LOG(debug, "tcp", "%u->%u %s: connection timed out", unsigned{tuple_.local_.port_},
+                 unsigned{tuple_.remote_.port_}, to_string(state_));
+        fail(ETIMEDOUT);
+        return;
+    }
+    ++retries_;
+    // RFC 6298 §5.5-5.6: back off and restart; §5.4: retransmit the earliest unacknowledged segment
+    // (everything after it goes again as the window allows: go-back-N).
+    rto_.back_off();
+    rto_at_ = now + rto_.rto();
+    rtt_probe_.reset(); // Karn's algorithm
+    if (opening) {
+        snd_nxt_ = iss_;
+        return;
+    }
+    cc_->on_timeout(now, flight());
+    in_recovery_ = false;
+    fast_retx_pending_ = false;
+    dup_acks_ = 0;
+    recover_ = snd_max_; // RFC 6582 §3.2 step 4 (after a timeout, no fast retransmit for old data)
+    snd_nxt_ = snd_una_;
+}
+
+void connection::run_timers(time_point now) {
+    if (time_wait_at_ && now >= *time_wait_at_) {
+        // RFC 9293 §3.10.8: the 2 MSL wait is over; delete the TCB.
+        time_wait_at_.reset();
+        state_ = state::closed;
+        return;
+    }
+    if (rto_at_ && now >= *rto_at_) {
+        rto_at_.reset();
+        retransmit_timeout(now);
+        if (state_ == state::closed) return;
+    }
+    if (delack_at_ && now >= *delack_at_) {
+        delack_at_.reset();
+        ack_now_ = true;
+    }
+    if (keepalive_at_ && now >= *keepalive_at_) {
+        // RFC 1122 §4.2.3.6: probe an idle connection; fail it when enough probes go unanswered.
+        if (keepalive_sent_ >= cfg_.keepalive_probes_) {
+            fail(ETIMEDOUT);
+            return;
+        }
+        ++keepalive_sent_;
+        keepalive_probe_ = true;
+        keepalive_at_ = now + cfg_.keepalive_interval_;
+    }
+}
+
+void connection::dispatch_impl(time_point now, emitter &e) {
+    run_timers(now);
+    if (rst_seq_) {
+        send_segment(now, e, flag::rst, *rst_seq_, {});
+        rst_seq_.reset();
+    }
+    if (state_ == state::closed || state_ == state::listen) return;
+
+    // SYN (SYN-SENT) or SYN-ACK (SYN-RECEIVED), first sent or after a timeout rewound SND.NXT.
+    if ((state_ == state::syn_sent || state_ == state::syn_received) && snd_nxt_ == iss_) {
+        send_segment(now, e, state_ == state::syn_sent ? flag::syn : flag::syn | flag::ack, iss_, {});
+        if (retries_ > 0) ++stats_.retransmits_;
+        snd_nxt_ = iss_ + 1;
+        snd_max_ = seq_max(snd_max_, snd_nxt_);
+        if (!rtt_probe_ && retries_ == 0) rtt_probe_ = std::pair{iss_, now};
+        arm_rto(now);
+    }
+
+    // Persist timer (RFC 9293 §3.8.6.1): with a zero window, probe with one octet of new data.
+    if (persist_at_ && now >= *persist_at_) {
+        ++persist_backoff_;
+        duration next = rto_.rto();
+        for (unsigned i = 0; i < persist_backoff_ && next < cfg_.rto_max_; ++i) next *= 2;
+        persist_at_ = now + std::min(next, cfg_.rto_max_);
+        if (seq_distance(snd_una_, data_end()) > 0) {
+            const std::uint32_t off = static_cast<std::uint32_t>(snd_una_ - send_base_);
+            send_segment(now, e, flag::ack, snd_una_, send_bytes(off, 1));
+            snd_nxt_ = seq_max(snd_nxt_, snd_una_ + 1);
+            snd_max_ = seq_max(snd_max_, snd_nxt_);
+        }
+    }
+
+    // Fast retransmit (RFC 5681 §3.2 step 3) or a partial ACK in recovery (RFC 6582 §3.2 step 3).
+    if (fast_retx_pending_) {
+        fast_retx_pending_ = false;
+        const std::uint32_t len = std::min(seq_distance(snd_una_, data_end()), eff_mss());
+        if (len > 0) {
+            const std::uint32_t off = static_cast<std::uint32_t>(snd_una_ - send_base_);
+            const bool fin = fin_queued_ && snd_una_ + len == data_end() && snd_max_ > data_end();
+            send_segment(now, e, flag::ack | (fin ? flag::fin : 0), snd_una_, send_bytes(off, len));
+            ++stats_.retransmits_;
+            rto_at_ = now + rto_.rto();
+        }
+    }
+
+    // New data (or data again after a timeout), then FIN.
+    for (;;) {
+        if (const std::uint32_t len = next_data_len(); len > 0) {
+            const std::uint32_t off = static_cast<std::uint32_t>(snd_nxt_ - send_base_);
+            const bool last = snd_nxt_ + len == data_end();
+            const bool fin = last && fin_queued_;
+            const bool retx = snd_nxt_ < snd_max_;
+            std::uint8_t flags = flag::ack;
+            if (last) flags |= flag::psh;
+            if (fin) flags |= flag::fin;
+            send_segment(now, e, flags, snd_nxt_, send_bytes(off, len));
+            if (retx)
+                ++stats_.retransmits_;
+            else if (!rtt_probe_ && !ts_ok_)
+                rtt_probe_ = std::pair{snd_nxt_, now};
+            snd_nxt_ += len + (fin ? 1 : 0);
+            snd_max_ = seq_max(snd_max_, snd_nxt_);
+            arm_rto(now);
+            continue;
+        }
+        const bool may_fin = state_ == state::fin_wait_1 || state_ == state::closing || state_ == state::last_ack;
+        if (may_fin && fin_queued_ && snd_nxt_ == data_end()) {
+            // RFC 9293 §3.10.4: the FIN follows the last octet.
+            if (snd_nxt_ < snd_max_) ++stats_.retransmits_;
+            send_segment(now, e, flag::fin | flag::ack, snd_nxt_, {});
+            snd_nxt_ += 1;
+            snd_max_ = seq_max(snd_max_, snd_nxt_);
+            arm_rto(now);
+        }
+        break;
+    }
+
+    // Start the persist timer when a zero window holds back data and nothing is in flight.
+    const bool synchronized = state_ != state::syn_sent && state_ != state::syn_received;
+    if (synchronized && snd_wnd_ == 0 && seq_distance(snd_nxt_, data_end()) > 0 && flight() <= 1 && !persist_at_ &&
+        seq_distance(snd_una_, data_end()) > 0) {
+        rto_at_.reset();
+        persist_at_ = now + rto_.rto();
+    }
+    // While the window is shut the persist timer owns the clock; otherwise data in flight is timed.
+    if (!persist_at_ && flight() > 0 && !rto_at_) arm_rto(now);
+
+    if (keepalive_probe_) {
+        // RFC 1122 §4.2.3.6: <SEQ=SND.NXT-1><CTL=ACK>, no data, draws an ACK from a live peer.
+        keepalive_probe_ = false;
+        send_segment(now, e, flag::ack, snd_nxt_ - 1, {});
+    }
+    // A pending ACK not carried by a segment above; a challenge ACK (RFC 5961 §3.2, §4.2, §5.2) has the
+    // same form, <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>.
+    if (ack_now_ || challenge_ack_) send_segment(now, e, flag::ack, snd_nxt_, {});
+}
+
+std::optional<time_point> connection::poll_at() const noexcept {
+    if (rst_seq_) return time_point::min();
+    if (state_ == state::closed) return std::nullopt;
+    const bool now_work = ack_now_ || challenge_ack_ || fast_retx_pending_ || keepalive_probe_ ||
+                          ((state_ == state::syn_sent || state_ == state::syn_received) && snd_nxt_ == iss_) ||
+                          next_data_len() > 0 ||
+                          ((state_ == state::fin_wait_1 || state_ == state::closing || state_ == state::last_ack) &&
+                           fin_queued_ && snd_nxt_ == data_end());
+    if (now_work) return time_point::min();
+    std::optional<time_point> at;
+    for (const auto &t : {rto_at_, persist_at_, delack_at_, time_wait_at_, keepalive_at_})
+        if (t && (!at || *t < *at)) at = t;
+    return at;
+}
+
+} // namespace demi::net::tcp

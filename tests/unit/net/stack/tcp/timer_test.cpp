@@ -1,0 +1,219 @@
+// Timers on a manual clock: retransmission and backoff (RFC 6298), connection timeout, delayed
+// ACK (RFC 1122 §4.2.3.2), persist (RFC 9293 §3.8.6.1), keepalive (RFC 1122 §4.2.3.6).
+#include <cerrno>
+
+#include "fixture.hpp"
+
+namespace demi::net::tcp::test {
+namespace {
+
+using retransmission = tcp_test;
+using delayed_ack = tcp_test;
+using persist = tcp_test;
+using keepalive = tcp_test;
+constexpr std::uint32_t S = our_iss + 1;
+constexpr std::uint32_t R = peer_iss + 1;
+
+TEST_F(retransmission, data_resent_after_rto_with_backoff) {
+    established();
+    ASSERT_TRUE(push(text("abc")));
+    dispatch();
+    expect(f::ack | f::psh, S, R, 3);
+    EXPECT_EQ(conn_->poll_at(), now_ + 1s);
+    advance(1s);
+    expect(f::ack | f::psh, S, R, 3);
+    advance(1999ms);
+    expect_nothing();
+    advance(1ms);
+    expect(f::ack | f::psh, S, R, 3);
+    EXPECT_EQ(conn_->poll_at(), now_ + 4s);
+}
+
+TEST_F(retransmission, timeout_collapses_cwnd) {
+    cfg_.nodelay_ = true;
+    established();
+    ASSERT_TRUE(push(filled(4380)));
+    dispatch();
+    out_.clear();
+    advance(1s);
+    expect(f::ack, S, R, 1460); // one segment: cwnd = 1 MSS
+    expect_nothing();
+    EXPECT_EQ(conn_->cc().cwnd(), 1460u);
+}
+
+TEST_F(retransmission, too_many_retransmits_etimedout) {
+    cfg_.max_retransmits_ = 2;
+    established();
+    ASSERT_TRUE(push(text("abc")));
+    dispatch();
+    advance(1s);
+    advance(2s);
+    out_.clear();
+    advance(4s);
+    expect_nothing();
+    EXPECT_EQ(conn_->current_state(), state::closed);
+    EXPECT_EQ(conn_->error(), ETIMEDOUT);
+    EXPECT_EQ(push(text("x")).code(), ETIMEDOUT);
+}
+
+TEST_F(retransmission, user_timeout_etimedout) {
+    cfg_.user_timeout_ = 2500ms;
+    established();
+    ASSERT_TRUE(push(text("abc")));
+    dispatch();
+    advance(1s);
+    advance(2s); // 3 s since first sent
+    EXPECT_EQ(conn_->error(), ETIMEDOUT);
+}
+
+TEST_F(retransmission, ack_stops_timer) {
+    established();
+    ASSERT_TRUE(push(text("abc")));
+    dispatch();
+    send(seg(f::ack, R, S + 3));
+    EXPECT_FALSE(conn_->poll_at());
+}
+
+TEST_F(retransmission, rtt_sample_shortens_rto) {
+    cfg_.rto_min_ = 200ms;
+    syn_received();
+    now_ += 50ms;
+    send(seg(f::ack, R, S)); // the handshake gives the first sample
+    EXPECT_EQ(conn_->rto().srtt(), 50ms);
+    ASSERT_TRUE(push(text("abc")));
+    dispatch();
+    now_ += 50ms;
+    send(seg(f::ack, R, S + 3));
+    EXPECT_EQ(conn_->rto().srtt(), 50ms);
+    EXPECT_EQ(conn_->rto().rto(), 200ms);
+}
+
+TEST_F(retransmission, karn_no_sample_from_retransmission) {
+    established();
+    ASSERT_TRUE(push(text("abc")));
+    dispatch();
+    const duration before = conn_->rto().srtt();
+    advance(1s);
+    out_.clear();
+    now_ += 10ms;
+    send(seg(f::ack, R, S + 3));
+    EXPECT_EQ(conn_->rto().srtt(), before);
+}
+
+TEST_F(delayed_ack, single_segment_acked_after_delay) {
+    cfg_.delayed_ack_ = 40ms;
+    established();
+    send(seg(f::ack, R, S), text("a"));
+    expect_nothing();
+    EXPECT_EQ(conn_->poll_at(), now_ + 40ms);
+    advance(40ms);
+    expect(f::ack, S, R + 1);
+}
+
+TEST_F(delayed_ack, every_second_full_segment) {
+    cfg_.delayed_ack_ = 40ms;
+    established();
+    send(seg(f::ack, R, S), filled(1460));
+    expect_nothing();
+    send(seg(f::ack, R + 1460, S), filled(1460));
+    expect(f::ack, S, R + 2920);
+}
+
+TEST_F(delayed_ack, clamped_to_200ms) {
+    cfg_.delayed_ack_ = 1s;
+    established();
+    send(seg(f::ack, R, S), text("a"));
+    EXPECT_EQ(conn_->poll_at(), now_ + 200ms);
+}
+
+TEST_F(delayed_ack, out_of_order_acked_at_once) {
+    cfg_.delayed_ack_ = 40ms;
+    established();
+    send(seg(f::ack, R + 10, S), text("a"));
+    expect(f::ack, S, R);
+}
+
+TEST_F(delayed_ack, piggybacked_on_data) {
+    cfg_.delayed_ack_ = 40ms;
+    established();
+    send(seg(f::ack, R, S), text("q"));
+    ASSERT_TRUE(push(text("r")));
+    dispatch();
+    expect(f::ack | f::psh, S, R + 1, 1);
+    advance(40ms);
+    expect_nothing();
+}
+
+TEST_F(persist, zero_window_probed_with_backoff) {
+    established();
+    send(seg(f::ack, R, S, 0));
+    ASSERT_TRUE(push(text("abc")));
+    dispatch();
+    expect_nothing();
+    EXPECT_EQ(conn_->poll_at(), now_ + 1s);
+    advance(1s);
+    expect(f::ack, S, R, 1); // one octet of new data
+    send(seg(f::ack, R, S, 0)); // still shut
+    expect_nothing();
+    advance(2s);
+    expect(f::ack, S, R, 1);
+    EXPECT_EQ(conn_->current_state(), state::established);
+}
+
+TEST_F(persist, window_opens_sends_rest) {
+    established();
+    send(seg(f::ack, R, S, 0));
+    ASSERT_TRUE(push(text("abc")));
+    dispatch();
+    advance(1s);
+    expect(f::ack, S, R, 1);
+    send(seg(f::ack, R, S + 1, 100));
+    expect(f::ack | f::psh, S + 1, R, 2);
+}
+
+TEST_F(persist, probes_never_time_out) {
+    cfg_.max_retransmits_ = 1;
+    established();
+    send(seg(f::ack, R, S, 0));
+    ASSERT_TRUE(push(text("abc")));
+    dispatch();
+    for (int i = 0; i < 6; ++i) {
+        now_ = *conn_->poll_at();
+        dispatch();
+        send(seg(f::ack, R, S, 0));
+    }
+    EXPECT_EQ(conn_->current_state(), state::established);
+}
+
+TEST_F(keepalive, probe_after_idle_then_timeout) {
+    cfg_.keepalive_ = true;
+    cfg_.keepalive_idle_ = 10s;
+    cfg_.keepalive_interval_ = 1s;
+    cfg_.keepalive_probes_ = 2;
+    established();
+    EXPECT_EQ(conn_->poll_at(), now_ + 10s);
+    advance(10s);
+    expect(f::ack, S - 1, R);
+    advance(1s);
+    expect(f::ack, S - 1, R);
+    advance(1s);
+    EXPECT_EQ(conn_->error(), ETIMEDOUT);
+}
+
+TEST_F(keepalive, answered_probe_rearms) {
+    cfg_.keepalive_ = true;
+    cfg_.keepalive_idle_ = 10s;
+    established();
+    advance(10s);
+    expect(f::ack, S - 1, R);
+    send(seg(f::ack, R, S));
+    EXPECT_EQ(conn_->poll_at(), now_ + 10s);
+}
+
+TEST_F(keepalive, off_by_default) {
+    established();
+    EXPECT_FALSE(conn_->poll_at());
+}
+
+} // namespace
+} // namespace demi::net::tcp::test

@@ -1,0 +1,244 @@
+// UDP sockets: exchange with exact payloads and source addresses, ephemeral ports from the rng,
+// binding rules, the bounded receive queue, port unreachable, zero-copy sends.
+#include "harness.hpp"
+
+#include <set>
+
+namespace demi::net::test {
+namespace {
+
+class udp : public link_test {};
+
+TEST_F(udp, exchange_with_source_addresses) {
+    auto sa = a_->udp_open();
+    auto sb = b_->udp_open();
+    auto la = a_->udp_bind(sa, ipv4_address{}, 0);
+    ASSERT_TRUE(la.has_value());
+    ASSERT_TRUE(b_->udp_bind(sb, ip_b, 7).has_value());
+    const bytes_t hello = to_bytes("hello, demi");
+    ASSERT_TRUE(a_->udp_sendto(now_, sa, {ip_b, 7}, hello).has_value());
+    pump();
+    auto d = b_->udp_recv(sb);
+    ASSERT_TRUE(d.has_value());
+    EXPECT_EQ(to_bytes(d->payload_.bytes()), hello);
+    EXPECT_EQ(d->src_, (udp_endpoint{ip_a, la->port_}));
+    EXPECT_EQ(d->dst_, (udp_endpoint{ip_b, 7}));
+    // Echo it back to where it came from.
+    const bytes_t reply = to_bytes("and back");
+    ASSERT_TRUE(b_->udp_sendto(now_, sb, d->src_, reply).has_value());
+    pump();
+    auto e = a_->udp_recv(sa);
+    ASSERT_TRUE(e.has_value());
+    EXPECT_EQ(to_bytes(e->payload_.bytes()), reply);
+    EXPECT_EQ(e->src_, (udp_endpoint{ip_b, 7}));
+    EXPECT_EQ(a_->udp_recv(sa).code(), EAGAIN);
+    EXPECT_EQ(b_->stats().udp_delivered_, 1u);
+    EXPECT_EQ(a_->stats().udp_delivered_, 1u);
+}
+
+TEST_F(udp, empty_datagram) {
+    auto sa = a_->udp_open();
+    auto sb = b_->udp_open();
+    ASSERT_TRUE(b_->udp_bind(sb, ipv4_address{}, 9).has_value());
+    ASSERT_TRUE(a_->udp_sendto(now_, sa, {ip_b, 9}, std::span<const std::byte>{}).has_value());
+    pump();
+    auto d = b_->udp_recv(sb);
+    ASSERT_TRUE(d.has_value());
+    EXPECT_EQ(d->payload_.size(), 0u);
+    // The unbound sender was bound to an ephemeral port by the send.
+    EXPECT_GE(d->src_.port_, 49152);
+    EXPECT_EQ(a_->udp_local(sa)->port_, d->src_.port_);
+}
+
+TEST_F(udp, exact_datagram_bytes) {
+    a_->add_static_arp(ip_b, mac_b);
+    auto sa = a_->udp_open();
+    ASSERT_TRUE(a_->udp_bind(sa, ip_a, 0x1000).has_value());
+    ASSERT_TRUE(a_->udp_sendto(now_, sa, {ip_b, 0x2000}, to_bytes("ab")).has_value());
+    auto out = drain(*a_, now_);
+    ASSERT_EQ(out.size(), 1u);
+    // UDP header: ports, length 10, checksum over the pseudo-header (RFC 768).
+    const bytes_t udp_bytes = udp_datagram_bytes(ip_a, ip_b, 0x1000, 0x2000, to_bytes("ab"));
+    EXPECT_EQ(dump(bytes_t(out[0].begin() + 34, out[0].begin() + 40)), dump(hex("1000 2000 000a")));
+    EXPECT_EQ(bytes_t(out[0].begin() + 34, out[0].end()), udp_bytes);
+}
+
+TEST_F(udp, ephemeral_port_comes_from_the_rng) {
+    rng expect(1);
+    (void)expect.next(); // the interface's IPv4 identification seed
+    const uint16_t first = static_cast<uint16_t>(49152 + expect.below(16384));
+    auto s = a_->udp_open();
+    auto l = a_->udp_bind(s, ipv4_address{}, 0);
+    ASSERT_TRUE(l.has_value());
+    EXPECT_EQ(l->port_, first);
+}
+
+TEST_F(udp, ephemeral_ports_are_distinct_and_in_range) {
+    std::set<uint16_t> ports;
+    for (int i = 0; i < 200; ++i) {
+        auto s = a_->udp_open();
+        auto l = a_->udp_bind(s, ipv4_address{}, 0);
+        ASSERT_TRUE(l.has_value());
+        EXPECT_GE(l->port_, 49152);
+        ports.insert(l->port_);
+    }
+    EXPECT_EQ(ports.size(), 200u);
+}
+
+TEST_F(udp, ephemeral_range_exhausted) {
+    auto ca = config_a();
+    ca.udp_.ephemeral_first_ = 60000;
+    ca.udp_.ephemeral_last_ = 60002;
+    make(ca, config_b());
+    std::set<uint16_t> ports;
+    for (int i = 0; i < 3; ++i) {
+        auto l = a_->udp_bind(a_->udp_open(), ipv4_address{}, 0);
+        ASSERT_TRUE(l.has_value());
+        ports.insert(l->port_);
+    }
+    EXPECT_EQ(ports, (std::set<uint16_t>{60000, 60001, 60002}));
+    EXPECT_EQ(a_->udp_bind(a_->udp_open(), ipv4_address{}, 0).code(), EADDRINUSE);
+}
+
+TEST_F(udp, bind_rules) {
+    auto s1 = a_->udp_open();
+    auto s2 = a_->udp_open();
+    ASSERT_TRUE(a_->udp_bind(s1, ipv4_address{}, 80).has_value());
+    EXPECT_EQ(a_->udp_bind(s1, ipv4_address{}, 81).code(), EINVAL);
+    EXPECT_EQ(a_->udp_bind(s2, ip_a, 80).code(), EADDRINUSE);
+    EXPECT_EQ(a_->udp_bind(s2, ip_b, 81).code(), EADDRNOTAVAIL);
+    EXPECT_EQ(a_->udp_bind(999, ipv4_address{}, 81).code(), EBADF);
+    ASSERT_TRUE(a_->udp_close(s1).has_value());
+    EXPECT_TRUE(a_->udp_bind(s2, ip_a, 80).has_value());
+    EXPECT_EQ(a_->udp_close(s1).code(), EBADF);
+    EXPECT_EQ(a_->udp_recv(s1).code(), EBADF);
+}
+
+TEST_F(udp, socket_bound_to_address_ignores_broadcast) {
+    auto sany = b_->udp_open();
+    ASSERT_TRUE(b_->udp_bind(sany, ipv4_address{}, 67).has_value());
+    const bytes_t dg = udp_datagram_bytes(ip_a, ipv4_address::broadcast(), 68, 67, to_bytes("dhcp?"));
+    inject(*b_, ipv4_frame(mac_a, ethernet_address::broadcast(),
+                           ip_header(ip_a, ipv4_address::broadcast(), wire::ip_protocol::udp), dg));
+    EXPECT_TRUE(b_->udp_recv(sany).has_value());
+    ASSERT_TRUE(b_->udp_close(sany).has_value());
+    auto sbound = b_->udp_open();
+    ASSERT_TRUE(b_->udp_bind(sbound, ip_b, 67).has_value());
+    inject(*b_, ipv4_frame(mac_a, ethernet_address::broadcast(),
+                           ip_header(ip_a, ipv4_address::broadcast(), wire::ip_protocol::udp), dg));
+    EXPECT_EQ(b_->udp_recv(sbound).code(), EAGAIN);
+    // No port unreachable for a broadcast (RFC 1122 §3.2.2).
+    EXPECT_TRUE(drain(*b_, now_).empty());
+}
+
+TEST_F(udp, receive_queue_is_bounded) {
+    auto cb = config_b();
+    cb.udp_.recv_queue_limit_ = 2;
+    make(config_a(), cb);
+    auto sa = a_->udp_open();
+    auto sb = b_->udp_open();
+    ASSERT_TRUE(b_->udp_bind(sb, ipv4_address{}, 7).has_value());
+    for (int i = 0; i < 5; ++i) {
+        const bytes_t msg{static_cast<std::byte>('0' + i)};
+        ASSERT_TRUE(a_->udp_sendto(now_, sa, {ip_b, 7}, msg).has_value());
+    }
+    pump();
+    EXPECT_EQ(b_->udp_drops(sb), 3u);
+    EXPECT_EQ(b_->stats().udp_queue_full_drops_, 3u);
+    EXPECT_EQ(to_bytes(b_->udp_recv(sb)->payload_.bytes()), to_bytes("0"));
+    EXPECT_EQ(to_bytes(b_->udp_recv(sb)->payload_.bytes()), to_bytes("1"));
+    EXPECT_EQ(b_->udp_recv(sb).code(), EAGAIN);
+}
+
+TEST_F(udp, closed_port_gets_port_unreachable_quoting_the_datagram) {
+    auto sa = a_->udp_open();
+    ASSERT_TRUE(a_->udp_bind(sa, ipv4_address{}, 4000).has_value());
+    ASSERT_TRUE(a_->udp_sendto(now_, sa, {ip_b, 9}, to_bytes("anyone?")).has_value());
+    pump();
+    EXPECT_EQ(b_->stats().udp_no_port_drops_, 1u);
+    EXPECT_EQ(b_->stats().icmp_unreachable_sent_, 1u);
+    EXPECT_EQ(a_->stats().icmp_unreachable_received_, 1u);
+    // The last frame from A is the datagram; the last from B the ICMP error.
+    const bytes_t sent = from('a').back();
+    const bytes_t err = from('b').back();
+    const bytes_t original(sent.begin() + 14, sent.end()); // IPv4 header + UDP datagram
+    ASSERT_EQ(err.size(), 14u + 20 + 8 + original.size());
+    auto ip = wire::ipv4_view::check(std::span<const std::byte>(err).subspan(14));
+    ASSERT_TRUE(ip.has_value());
+    EXPECT_EQ(ip->src(), ip_b);
+    EXPECT_EQ(ip->dst(), ip_a);
+    EXPECT_EQ(ip->protocol(), wire::ip_protocol::icmp);
+    bytes_t expected_icmp = hex("03 03 0000 00000000");
+    expected_icmp.insert(expected_icmp.end(), original.begin(), original.end());
+    wire::store_be16(expected_icmp.data() + 2, wire::internet_checksum(expected_icmp));
+    EXPECT_EQ(dump(bytes_t(err.begin() + 34, err.end())), dump(expected_icmp));
+}
+
+TEST_F(udp, send_prepends_into_headroom_without_copy) {
+    a_->add_static_arp(ip_b, mac_b);
+    auto sa = a_->udp_open();
+    auto b = mem::heap_allocate(16, 64);
+    ASSERT_TRUE(b.has_value());
+    std::memset(b->data(), 0x5a, 16);
+    const std::byte *payload_at = b->data();
+    ASSERT_TRUE(a_->udp_sendto(now_, sa, {ip_b, 7}, std::move(*b)).has_value());
+    const std::byte *frame_at = nullptr;
+    a_->poll(now_, [&](buffer &&f) { frame_at = f.data(); });
+    EXPECT_EQ(frame_at, payload_at - udp_headroom);
+}
+
+TEST_F(udp, send_copies_without_headroom_or_when_shared) {
+    a_->add_static_arp(ip_b, mac_b);
+    auto sa = a_->udp_open();
+    auto small = mem::heap_allocate(16, 0);
+    ASSERT_TRUE(small.has_value());
+    std::memset(small->data(), 0x5a, 16);
+    ASSERT_TRUE(a_->udp_sendto(now_, sa, {ip_b, 7}, std::move(*small)).has_value());
+    auto shared = mem::heap_allocate(16, 64);
+    ASSERT_TRUE(shared.has_value());
+    std::memset(shared->data(), 0x5b, 16);
+    ASSERT_TRUE(a_->udp_sendto(now_, sa, {ip_b, 7}, *shared).has_value()); // the caller keeps a reference
+    ASSERT_TRUE(a_->udp_sendto(now_, sa, {ip_b, 7}, *shared).has_value());
+    std::vector<buffer> frames;
+    a_->poll(now_, [&](buffer &&f) { frames.push_back(std::move(f)); });
+    ASSERT_EQ(frames.size(), 3u);
+    for (const auto &f : frames) {
+        EXPECT_EQ(f.size(), 14u + 20 + 8 + 16);
+        EXPECT_NE(f.block(), shared->block());
+    }
+    EXPECT_EQ(std::to_integer<int>(frames[0].bytes()[42]), 0x5a);
+    EXPECT_EQ(std::to_integer<int>(frames[2].bytes()[42]), 0x5b);
+    EXPECT_EQ(shared->use_count(), 1u);
+}
+
+TEST_F(udp, too_large_and_bad_destinations) {
+    auto sa = a_->udp_open();
+    const bytes_t big(1500 - 28 + 1);
+    EXPECT_EQ(a_->udp_sendto(now_, sa, {ip_b, 7}, big).code(), EMSGSIZE);
+    const bytes_t fits(1500 - 28);
+    EXPECT_TRUE(a_->udp_sendto(now_, sa, {ip_b, 7}, fits).has_value());
+    EXPECT_EQ(a_->udp_sendto(now_, sa, {ip_b, 0}, fits).code(), EINVAL);
+    EXPECT_EQ(a_->udp_sendto(now_, sa, {ipv4_address(224, 0, 0, 1), 7}, fits).code(), EINVAL);
+    EXPECT_EQ(a_->udp_sendto(now_, 4242, {ip_b, 7}, fits).code(), EBADF);
+}
+
+TEST_F(udp, bad_checksum_dropped_unless_offloaded) {
+    auto sb = b_->udp_open();
+    ASSERT_TRUE(b_->udp_bind(sb, ipv4_address{}, 7).has_value());
+    bytes_t dg = udp_datagram_bytes(ip_a, ip_b, 1000, 7, to_bytes("data"));
+    dg[6] ^= std::byte{0x40};
+    const bytes_t frame = ipv4_frame(mac_a, mac_b, ip_header(ip_a, ip_b, wire::ip_protocol::udp), dg);
+    inject(*b_, frame);
+    EXPECT_EQ(b_->udp_recv(sb).code(), EAGAIN);
+    EXPECT_EQ(b_->stats().rx_bad_checksum_drops_, 1u);
+    auto cb = config_b();
+    cb.caps_ = wire::checksum_caps::offloaded();
+    make(config_a(), cb);
+    sb = b_->udp_open();
+    ASSERT_TRUE(b_->udp_bind(sb, ipv4_address{}, 7).has_value());
+    inject(*b_, frame);
+    EXPECT_TRUE(b_->udp_recv(sb).has_value());
+}
+
+} // namespace
+} // namespace demi::net::test
