@@ -89,24 +89,13 @@ bool runtime::await_token(qtoken qt, std::coroutine_handle<> h) noexcept {
     return true;
 }
 
-bool runtime::poll_once() {
+bool runtime::poll_once(duration block) {
     bool worked = sched_.run_ready() > 0;
     if (sched_.fire_timers() > 0) worked = true;
-    if (dev_->poll(*this, duration::zero())) worked = true;
+    if (worked || sched_.has_ready()) block = duration::zero();
+    if (dev_->poll(*this, block)) worked = true;
     if (sched_.run_ready() > 0) worked = true;
     return worked;
-}
-
-bool runtime::sleep_in_device(time_point deadline) {
-    // Nothing happened for a while: let the device block until its next event, the next timer or
-    // the caller's deadline, whichever is first (at most 100 ms, to re-check everything).
-    const time_point now = sched_.now();
-    time_point wake = std::min(deadline, sched_.next_deadline());
-    duration d = wake > now ? wake - now : duration::zero();
-    d = std::min<duration>(d, std::chrono::milliseconds(100));
-    if (d <= duration::zero() || sched_.has_ready()) return true;
-    const bool events = dev_->poll(*this, d);
-    return sched_.run_ready() > 0 || events;
 }
 
 result<completion> runtime::wait(qtoken qt, timeout limit) {

@@ -11,7 +11,9 @@
 #include "runtime/scheduler.hpp"
 #include "runtime/token_table.hpp"
 
+#include <algorithm>
 #include <deque>
+#include <thread>
 #include <memory>
 #include <vector>
 
@@ -70,8 +72,8 @@ public:
 
 private:
     void launch(uint32_t idx, op_task t);
-    bool poll_once();
-    bool sleep_in_device(time_point deadline);
+    /// One round: ready coroutines, timers, the device (blocking up to `block` if nothing is ready).
+    bool poll_once(duration block);
 
     struct root_task;
     static root_task run_root(runtime *rt, task<void> t);
@@ -123,23 +125,32 @@ result<void> runtime::drive(timeout limit, Done &&done) {
     if (done()) return ok();
     const bool forever = !limit.has_value();
     if (!forever && limit->count() <= 0) {
-        poll_once();
+        poll_once(duration::zero());
         return done() ? ok() : result<void>(error(ETIMEDOUT));
     }
     time_point now = sched_.now();
     const time_point deadline = forever ? time_point::max() : now + *limit;
     time_point idle_since = now;
+    unsigned empty_polls = 0;
     for (;;) {
-        const bool worked = poll_once();
+        // Busy-poll while there was work in the last spin_; then let the device block until its
+        // next event, the next timer or the deadline (at most 100 ms, to re-check everything).
+        duration block = duration::zero();
+        if (now - idle_since >= spin_) {
+            const time_point wake = std::min(deadline, sched_.next_deadline());
+            block = std::min<duration>(wake > now ? wake - now : duration::zero(), std::chrono::milliseconds(100));
+        }
+        const bool worked = poll_once(block);
         if (done()) return ok();
         now = sched_.now();
         if (now >= deadline) return error(ETIMEDOUT);
         if (worked) {
             idle_since = now;
-        } else if (now - idle_since >= spin_) {
-            // Nothing for a while: block in the device. Woken by an event, spin again.
-            if (sleep_in_device(deadline)) idle_since = sched_.now();
-            if (done()) return ok();
+            empty_polls = 0;
+        } else if (++empty_polls % 64 == 0) {
+            // Spinning with nothing to do: offer the CPU to whoever shares it (often the peer
+            // this wait is for). On an idle core this returns at once.
+            std::this_thread::yield();
         }
     }
 }

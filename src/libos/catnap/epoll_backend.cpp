@@ -61,12 +61,16 @@ result<void> epoll_backend::add(catnap::socket &s) noexcept {
     ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
     ev.data.ptr = &s;
     if (epoll_ctl(epfd_, EPOLL_CTL_ADD, s.fd(), &ev) != 0) return error(errno);
+    ++registered_;
     return ok();
 }
 
-void epoll_backend::remove(int fd) noexcept { (void)epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, nullptr); }
+void epoll_backend::remove(int fd) noexcept {
+    if (epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, nullptr) == 0) --registered_;
+}
 
 bool epoll_backend::poll(rt::runtime &rt, duration max_block) {
+    if (registered_ == 0 && max_block == duration::zero()) return false; // only memory queues
     timespec ts{};
     if (max_block > duration::zero()) {
         ts.tv_sec = static_cast<time_t>(max_block.count() / 1000000000);

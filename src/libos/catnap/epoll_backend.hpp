@@ -34,6 +34,7 @@ private:
     epoll_backend(int epfd, const rt::config &cfg) noexcept : epfd_(epfd), cfg_(cfg) {}
 
     int epfd_;
+    size_t registered_ = 0; // sockets in the epoll set: none means a zero-timeout poll has nothing to ask
     rt::config cfg_;
     std::array<epoll_event, 64> events_{};
     std::array<std::byte, 65536> scratch_{};

@@ -28,7 +28,10 @@ socket::~socket() {
 }
 
 void socket::on_events(uint32_t events, rt::scheduler &s) {
-    if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) readers_.notify_all(s);
+    if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+        readable_ = true;
+        readers_.notify_all(s);
+    }
     if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) writers_.notify_all(s);
 }
 
@@ -315,7 +318,10 @@ bool socket::try_recv(completion &c) noexcept {
         ssize_t n = ::recvfrom(fd_, scratch.data(), scratch.size(), 0, reinterpret_cast<sockaddr *>(&from), &flen);
         if (n < 0) {
             if (errno == EINTR) continue;
-            if (errno == EAGAIN || errno == EWOULDBLOCK) return false;
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                readable_ = false;
+                return false;
+            }
             c.error = errno;
             return true;
         }
@@ -338,7 +344,7 @@ result<void> socket::pop(rt::runtime &rt, op_start &op) {
     if (closed()) return error(EBADF);
     if (type() == rt::queue_type::tcp && !connected_) return error(ENOTCONN);
     const uint64_t ticket = pop_next_++;
-    if (ticket == pop_serving_ && try_recv(op.result())) {
+    if (ticket == pop_serving_ && readable_ && try_recv(op.result())) {
         ++pop_serving_;
         op.complete();
     } else {
@@ -351,7 +357,7 @@ op_task socket::pop_later(rt::runtime &rt, std::shared_ptr<socket> self, uint64_
     for (;;) {
         co_await self->readers_.wait();
         if (self->closed()) co_return failed(opcode::pop, ECANCELED);
-        if (ticket != self->pop_serving_) continue;
+        if (ticket != self->pop_serving_ || !self->readable_) continue;
         completion c = succeeded(opcode::pop);
         if (self->try_recv(c)) {
             ++self->pop_serving_;

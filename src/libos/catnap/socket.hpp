@@ -61,6 +61,9 @@ private:
     uint64_t push_next_ = 0, push_serving_ = 0;
     uint64_t pop_next_ = 0, pop_serving_ = 0;
     bool connected_ = false; // TCP: accepted, or connect() completed; push/pop need it
+    // Whether a receive may find something: cleared when recv says EAGAIN, set by the next
+    // readable edge. Saves the system call of a pop that would only learn it has to wait.
+    bool readable_ = true;
 };
 
 } // namespace demi::catnap
