@@ -235,13 +235,25 @@ bool connection::check_ack(time_point now, const wire::tcp_repr &seg, bool has_d
                      snd_wnd_ != 0 && !persist_at_ &&
                      (std::uint32_t{seg.window_} << snd_shift_) == snd_wnd_;
 
+    // RFC 6675 §5: every ACK updates the scoreboard. Its §2 duplicate ACK is one that SACKs octets
+    // not SACKed before while data is outstanding, whether or not it also moves SND.UNA. A peer that
+    // agreed to SACK but sends plain duplicates is still heard through RFC 5681's definition.
+    std::uint32_t newly_sacked = 0;
+    if (sack_ok_) {
+        newly_sacked = sb_.update(seq_max(ack, snd_una_), snd_max_,
+                                  std::span(seg.options_.sack_blocks_.data(), seg.options_.sack_count_));
+    }
+    const bool sack_dup = sack_ok_ && flight() > 0 && (newly_sacked > 0 || (dup && seg.options_.sack_count_ == 0));
+
     // RFC 9293 §3.10.7.4 "fifth": update the send window from the newest segment (SND.WL1/WL2).
     if (snd_una_ <= ack && (snd_wl1_ < seq || (snd_wl1_ == seq && snd_wl2_ <= ack))) update_window(seg);
 
-    if (ack > snd_una_)
-        on_new_ack(now, seg, ack);
-    else if (dup)
+    if (ack > snd_una_) on_new_ack(now, seg, ack);
+    if (sack_ok_) {
+        if (sack_dup) on_sack_dup_ack(now);
+    } else if (dup) {
         on_dup_ack(now);
+    }
 
     switch (state_) {
     case state::fin_wait_1:
@@ -297,7 +309,14 @@ void connection::on_new_ack(time_point now, const wire::tcp_repr &seg, seq32 ack
         first_retx_at_ = now;
     }
 
-    if (in_recovery_) {
+    if (in_recovery_ && sack_ok_) {
+        // RFC 6675 §5 (A): a cumulative ACK beyond RecoveryPoint ends recovery; cwnd stays at the
+        // ssthresh set on entry. (B): a partial ACK only changes pipe, recomputed when sending.
+        if (ack >= recover_) {
+            in_recovery_ = false;
+            dup_acks_ = 0;
+        }
+    } else if (in_recovery_) {
         if (ack >= recover_) {
             // RFC 6582 §3.2 step 3, full acknowledgment: deflate to min(ssthresh, FlightSize + SMSS).
             cc_->set_cwnd(std::min(cc_->ssthresh(), std::max(flight(), eff_mss()) + eff_mss()));
@@ -338,6 +357,28 @@ void connection::on_dup_ack(time_point now) {
         // RFC 5681 §3.2 step 3: inflate by the three segments that have left.
         cc_->set_cwnd(cc_->ssthresh() + 3 * eff_mss());
     }
+}
+
+void connection::on_sack_dup_ack(time_point now) {
+    ++stats_.dup_acks_;
+    if (in_recovery_) return; // RFC 6675 §5 (B): the scoreboard already holds what it said
+    ++dup_acks_;
+    // RFC 6675 §5.1: after a timeout no new recovery before HighACK reaches RecoveryPoint.
+    if (snd_una_ < recover_) return;
+    // RFC 6675 §5 steps (1)-(2): DupThresh duplicates, or enough SACKed above SND.UNA that IsLost()
+    // holds for it (several segments shorter than SMSS, or one ACK SACKing several).
+    if (dup_acks_ < dup_thresh && !sb_.is_lost(snd_una_, eff_mss())) return;
+    // Step (4): RecoveryPoint = HighData; ssthresh and cwnd from the congestion controller (RFC 6675
+    // (4.2) says FlightSize / 2, which is NewReno's choice; CUBIC uses beta, RFC 9438 §4.6); the
+    // segment at SND.UNA goes first (4.3), then NextSeg() as cwnd - pipe allows (4.5).
+    cc_->on_loss(now, flight());
+    recover_ = snd_max_;
+    in_recovery_ = true;
+    high_rxt_ = snd_una_;
+    fast_retx_pending_ = true;
+    rtt_probe_.reset();
+    ++stats_.fast_retransmits_;
+    ++stats_.sack_recoveries_;
 }
 
 void connection::schedule_ack(time_point now, bool full_segment) {
@@ -411,6 +452,7 @@ void connection::process_text(time_point now, seq32 seq, std::span<const std::by
     if (!data.empty()) {
         if (ooo_.add(seq, seq + static_cast<std::uint32_t>(data.size()))) {
             write_ring(off, data);
+            sack_rx_.note(seq, ooo_); // RFC 2018 §4: this block is reported first
         } else {
             reject("reassembly full");
             ++stats_.ooo_dropped_;

@@ -35,8 +35,17 @@ void connection::send_segment(time_point now, emitter &e, std::uint8_t flags, se
             if (offer ? cfg_.window_scaling_ : ws_ok_) r.options_.window_scale_ = rcv_shift_;
             if (offer ? cfg_.timestamps_ : ts_ok_)
                 r.options_.timestamp_ = wire::tcp_timestamp{ts_now(now), offer ? 0u : ts_recent_};
-        } else if (ts_ok_) {
-            r.options_.timestamp_ = wire::tcp_timestamp{ts_now(now), ts_recent_};
+            // RFC 2018 §2: SACK-permitted only in a SYN; a SYN-ACK only answers one.
+            r.options_.sack_permitted_ = offer ? cfg_.sack_ : sack_ok_;
+        } else {
+            if (ts_ok_) r.options_.timestamp_ = wire::tcp_timestamp{ts_now(now), ts_recent_};
+            // RFC 2018 §4: every ACK sent while out-of-order data is held carries SACK blocks, as many
+            // as fit next to the other options (3 with timestamps, 4 without; RFC 2018 §3).
+            if (sack_ok_ && (flags & flag::ack) != 0 && !ooo_.empty()) {
+                const std::size_t room = ts_ok_ ? 3 : wire::tcp_max_sack_blocks;
+                r.options_.sack_count_ =
+                    static_cast<std::uint8_t>(sack_rx_.fill(ooo_, std::span(r.options_.sack_blocks_.data(), room)));
+            }
         }
     }
     r.payload_ = data;
@@ -61,6 +70,7 @@ std::uint32_t connection::next_data_len() const noexcept {
     const bool sending = state_ == state::established || state_ == state::close_wait ||
                          state_ == state::fin_wait_1 || state_ == state::closing || state_ == state::last_ack;
     if (!sending) return 0;
+    if (sack_ok_ && in_recovery_) return 0; // RFC 6675 §5 (C): NextSeg() decides, see sack_next_seg()
     const std::uint32_t avail = seq_distance(snd_nxt_, data_end());
     if (avail == 0) return 0;
     const seq32 win_end = snd_una_ + std::min(snd_wnd_, cc_->cwnd());
@@ -102,6 +112,9 @@ void connection::retransmit_timeout(time_point now) {
         return;
     }
     cc_->on_timeout(now, flight());
+    // RFC 2018 §8: after a timeout the receiver may have reneged, so earlier SACK information no
+    // longer steers retransmission; RFC 6675 §5.1 ends recovery (recover_ below is RecoveryPoint).
+    sb_.clear();
     in_recovery_ = false;
     fast_retx_pending_ = false;
     dup_acks_ = 0;
@@ -172,7 +185,17 @@ void connection::dispatch_impl(time_point now, emitter &e) {
     // Fast retransmit (RFC 5681 §3.2 step 3) or a partial ACK in recovery (RFC 6582 §3.2 step 3).
     if (fast_retx_pending_) {
         fast_retx_pending_ = false;
-        const std::uint32_t len = std::min(seq_distance(snd_una_, data_end()), eff_mss());
+        std::uint32_t len = std::min(seq_distance(snd_una_, data_end()), eff_mss());
+        if (sack_ok_) {
+            // RFC 6675 (4.3): the segment at SND.UNA, not past the first SACKed run; HighRxt follows.
+            for (std::size_t i = 0; i < sb_.size(); ++i)
+                if (sb_[i].start_ > snd_una_) {
+                    len = std::min(len, seq_distance(snd_una_, sb_[i].start_));
+                    break;
+                }
+            if (sb_.is_sacked(snd_una_)) len = 0;
+            high_rxt_ = seq_max(high_rxt_, snd_una_ + len);
+        }
         if (len > 0) {
             const std::uint32_t off = static_cast<std::uint32_t>(snd_una_ - send_base_);
             const bool fin = fin_queued_ && snd_una_ + len == data_end() && snd_max_ > data_end();
@@ -181,6 +204,9 @@ void connection::dispatch_impl(time_point now, emitter &e) {
             rto_at_ = now + rto_.rto();
         }
     }
+
+    // RFC 6675 §5 (C): in SACK recovery, holes and new data as cwnd - pipe allows.
+    if (sack_ok_ && in_recovery_) sack_send(now, e);
 
     // New data (or data again after a timeout), then FIN.
     for (;;) {
@@ -234,10 +260,61 @@ void connection::dispatch_impl(time_point now, emitter &e) {
     if (ack_now_ || challenge_ack_) send_segment(now, e, flag::ack, snd_nxt_, {});
 }
 
+std::optional<connection::next_seg> connection::sack_next_seg() const noexcept {
+    const bool sending = state_ == state::established || state_ == state::close_wait ||
+                         state_ == state::fin_wait_1 || state_ == state::closing || state_ == state::last_ack;
+    if (!sending) return std::nullopt;
+    // RFC 6675 §5 (C): only while cwnd - pipe >= 1 SMSS.
+    const std::uint32_t smss = eff_mss();
+    if (std::uint64_t{pipe()} + smss > cc_->cwnd()) return std::nullopt;
+    const auto hole = sb_.next_hole(snd_una_, high_rxt_, smss);
+    // The hole ends at a SACKed run, so below the FIN; clip to data all the same.
+    const std::uint32_t hole_len = hole ? std::min(hole->len_, seq_distance(hole->start_, data_end())) : 0;
+    // Rule (1): the first hole above HighRxt that IsLost() says is lost.
+    if (hole && hole->lost_ && hole_len > 0) return next_seg{hole->start_, hole_len, true};
+    // Rule (2): new data, within the peer's window (sender SWS avoidance as in next_data_len()).
+    const std::uint32_t avail = seq_distance(snd_nxt_, data_end());
+    const std::uint32_t room = seq_distance(snd_nxt_, snd_una_ + snd_wnd_);
+    const std::uint32_t len = std::min({avail, room, smss});
+    if (len > 0 && (len == avail || len == smss || len >= max_snd_wnd_ / 2)) return next_seg{snd_nxt_, len, false};
+    // Rule (3): a hole not yet judged lost, below SACKed data. Rule (4), the rescue retransmission,
+    // is a MAY and not done: the retransmission timer covers that case.
+    if (hole && hole_len > 0) return next_seg{hole->start_, hole_len, true};
+    return std::nullopt;
+}
+
+void connection::sack_send(time_point now, emitter &e) {
+    // Each pass sends a segment that adds to pipe (a resent hole becomes counted below HighRxt, new
+    // data above SND.MAX), so the loop ends when cwnd is used up or nothing is left.
+    while (const auto next = sack_next_seg()) {
+        if (next->retx_) {
+            const std::uint32_t off = static_cast<std::uint32_t>(next->seq_ - send_base_);
+            send_segment(now, e, flag::ack, next->seq_, send_bytes(off, next->len_));
+            // (C.2): HighRxt is the end of the retransmitted segment.
+            high_rxt_ = seq_max(high_rxt_, next->seq_ + next->len_);
+            ++stats_.retransmits_;
+            ++stats_.sack_retransmits_;
+        } else {
+            const std::uint32_t off = static_cast<std::uint32_t>(snd_nxt_ - send_base_);
+            const bool last = snd_nxt_ + next->len_ == data_end();
+            const bool fin = last && fin_queued_;
+            std::uint8_t flags = flag::ack;
+            if (last) flags |= flag::psh;
+            if (fin) flags |= flag::fin;
+            send_segment(now, e, flags, snd_nxt_, send_bytes(off, next->len_));
+            if (snd_nxt_ < snd_max_) ++stats_.retransmits_;
+            snd_nxt_ += next->len_ + (fin ? 1 : 0);
+            snd_max_ = seq_max(snd_max_, snd_nxt_);
+        }
+        arm_rto(now);
+    }
+}
+
 std::optional<time_point> connection::poll_at() const noexcept {
     if (rst_seq_) return time_point::min();
     if (state_ == state::closed) return std::nullopt;
     const bool now_work = ack_now_ || challenge_ack_ || fast_retx_pending_ || keepalive_probe_ ||
+                          (sack_ok_ && in_recovery_ && sack_next_seg()) ||
                           ((state_ == state::syn_sent || state_ == state::syn_received) && snd_nxt_ == iss_) ||
                           next_data_len() > 0 ||
                           ((state_ == state::fin_wait_1 || state_ == state::closing || state_ == state::last_ack) &&

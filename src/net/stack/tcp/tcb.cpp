@@ -104,6 +104,8 @@ void connection::take_options(const wire::tcp_repr &syn) {
     // RFC 7323 §3.2: timestamps only when both SYNs carry them.
     ts_ok_ = cfg_.timestamps_ && syn.options_.timestamp_.has_value();
     if (ts_ok_) ts_recent_ = syn.options_.timestamp_->tsval_;
+    // RFC 2018 §2: SACK only when both SYNs carry SACK-permitted.
+    sack_ok_ = cfg_.sack_ && syn.options_.sack_permitted_;
     // The congestion window counts segments of the size we will really send.
     cc_ = make_congestion_control(cfg_.cc_, eff_mss());
 }
@@ -111,6 +113,11 @@ void connection::take_options(const wire::tcp_repr &syn) {
 std::uint32_t connection::ts_now(time_point now) const noexcept {
     const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
     return static_cast<std::uint32_t>(ms) + ts_offset_;
+}
+
+std::uint32_t connection::pipe() const noexcept {
+    if (!sack_ok_) return flight();
+    return sb_.pipe(snd_una_, snd_max_, in_recovery_ ? high_rxt_ : snd_una_, eff_mss());
 }
 
 std::uint32_t connection::recv_window() const noexcept { return static_cast<std::uint32_t>(ring_.size() - unread_); }

@@ -25,6 +25,7 @@
 #include "net/stack/tcp/congestion.hpp"
 #include "net/stack/tcp/reassembly.hpp"
 #include "net/stack/tcp/rto.hpp"
+#include "net/stack/tcp/sack.hpp"
 #include "net/stack/tcp/seq.hpp"
 #include "net/wire/ipv4.hpp"
 #include "net/wire/tcp.hpp"
@@ -70,6 +71,7 @@ struct config {
     std::size_t recv_buffer_ = 256 * 1024;
     bool window_scaling_ = true; // RFC 7323 §2
     bool timestamps_ = true;     // RFC 7323 §3
+    bool sack_ = true;           // RFC 2018 SACK, and with it RFC 6675 loss recovery
     bool nodelay_ = false;       // Nagle (RFC 1122 §4.2.3.4) is on unless this is set
     cc_algorithm cc_ = cc_algorithm::cubic;
     /// TIME-WAIT lasts 2 * msl_ (RFC 9293 §3.4.2).
@@ -103,6 +105,9 @@ struct connection_stats {
     std::uint64_t dup_acks_ = 0;
     std::uint64_t ooo_segments_ = 0;
     std::uint64_t ooo_dropped_ = 0;
+    /// Loss recoveries entered with SACK (RFC 6675 §5), and segments resent from the scoreboard.
+    std::uint64_t sack_recoveries_ = 0;
+    std::uint64_t sack_retransmits_ = 0;
 };
 
 /// The RST to answer a segment that reaches no connection (RFC 9293 §3.10.7.1): none for a RST;
@@ -179,6 +184,14 @@ public:
     [[nodiscard]] seq32 rcv_nxt() const noexcept { return rcv_nxt_; }
     [[nodiscard]] bool window_scaling() const noexcept { return ws_ok_; }
     [[nodiscard]] bool timestamps() const noexcept { return ts_ok_; }
+    /// Both SYNs carried SACK-permitted (RFC 2018 §2).
+    [[nodiscard]] bool sack_permitted() const noexcept { return sack_ok_; }
+    /// The sender's record of what the peer SACKed (RFC 6675 §3).
+    [[nodiscard]] const sack_scoreboard &scoreboard() const noexcept { return sb_; }
+    /// In fast recovery (RFC 6582) or SACK-based loss recovery (RFC 6675 §5).
+    [[nodiscard]] bool in_recovery() const noexcept { return in_recovery_; }
+    /// RFC 6675 §4 SetPipe(): octets estimated in the network (without SACK: SND.MAX - SND.UNA).
+    [[nodiscard]] std::uint32_t pipe() const noexcept;
     [[nodiscard]] std::uint8_t send_scale() const noexcept { return snd_shift_; }
     [[nodiscard]] std::uint8_t recv_scale() const noexcept { return rcv_shift_; }
     [[nodiscard]] const reassembly &out_of_order() const noexcept { return ooo_; }
@@ -202,6 +215,7 @@ private:
     bool check_ack(time_point now, const wire::tcp_repr &seg, bool has_data);
     void on_new_ack(time_point now, const wire::tcp_repr &seg, seq32 ack);
     void on_dup_ack(time_point now);
+    void on_sack_dup_ack(time_point now);
     void process_text(time_point now, seq32 seq, std::span<const std::byte> data, bool fin);
     void process_fin(time_point now);
     void take_options(const wire::tcp_repr &syn);
@@ -221,6 +235,15 @@ private:
     void schedule_ack(time_point now, bool full_segment);
     /// The payload octets the send loop would put in the next new-data segment now (0: none or held).
     [[nodiscard]] std::uint32_t next_data_len() const noexcept;
+    /// RFC 6675 §4 NextSeg() while in SACK recovery with room in cwnd - pipe: a hole to resend
+    /// (retx_ true) or new data at SND.NXT; none when nothing may go.
+    struct next_seg {
+        seq32 seq_;
+        std::uint32_t len_ = 0;
+        bool retx_ = false;
+    };
+    [[nodiscard]] std::optional<next_seg> sack_next_seg() const noexcept;
+    void sack_send(time_point now, emitter &e);
     /// Payload octets per segment: the send MSS less the timestamp option (RFC 9293 §3.7.1).
     [[nodiscard]] std::uint32_t eff_mss() const noexcept { return snd_mss_ - (ts_ok_ ? 12u : 0u); }
 
@@ -271,6 +294,10 @@ private:
     // Options (RFC 7323).
     bool ws_ok_ = false;
     bool ts_ok_ = false;
+    bool sack_ok_ = false; // RFC 2018 §2
+    sack_history sack_rx_; // receiver: blocks to report
+    sack_scoreboard sb_;   // sender: blocks reported
+    seq32 high_rxt_;       // RFC 6675 HighRxt + 1
     std::uint32_t ts_recent_ = 0;
     seq32 last_ack_sent_;
     std::uint32_t ts_offset_ = 0;

@@ -1,0 +1,330 @@
+#include "net/stack/host.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <utility>
+
+#include "common/log.hpp"
+#include "memory/heap.hpp"
+#include "net/wire/tcp.hpp"
+
+namespace demi::net {
+
+namespace {
+
+/// Room before a TCP segment for the Ethernet and IPv4 headers the interface prepends.
+constexpr std::size_t tcp_headroom = 14 + 60;
+
+void add_stats(tcp::connection_stats &to, const tcp::connection_stats &s) noexcept {
+    to.segments_in_ += s.segments_in_;
+    to.segments_out_ += s.segments_out_;
+    to.rejected_ += s.rejected_;
+    to.retransmits_ += s.retransmits_;
+    to.fast_retransmits_ += s.fast_retransmits_;
+    to.timeouts_ += s.timeouts_;
+    to.challenge_acks_ += s.challenge_acks_;
+    to.dup_acks_ += s.dup_acks_;
+    to.ooo_segments_ += s.ooo_segments_;
+    to.ooo_dropped_ += s.ooo_dropped_;
+}
+
+interface_config with_mac(interface_config c, const phy::device &dev) {
+    if (c.mac_ == ethernet_address{}) c.mac_ = dev.mac();
+    return c;
+}
+
+} // namespace
+
+std::size_t host::tuple_hash::operator()(const tcp::four_tuple &t) const noexcept {
+    std::uint64_t z = (std::uint64_t{t.local_.addr_.to_host()} << 32) ^ t.remote_.addr_.to_host();
+    z ^= (std::uint64_t{t.local_.port_} << 16 | t.remote_.port_) * 0x9e3779b97f4a7c15ULL;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return static_cast<std::size_t>(z ^ (z >> 31));
+}
+
+host::host(host_config cfg, phy::device &dev, rng &random)
+    : cfg_(std::move(cfg)), dev_(dev), rng_(random), iface_(with_mac(cfg_.iface_, dev), random), isn_(random) {
+    iface_.set_tcp_hook(this);
+    rx_.resize(std::max<std::size_t>(cfg_.rx_batch_, 1));
+}
+
+host::~host() {
+    iface_.set_tcp_hook(nullptr);
+}
+
+// ---- driving ----
+
+void host::receive(time_point now) {
+    for (;;) {
+        const std::size_t n = dev_.receive(rx_);
+        for (std::size_t i = 0; i < n; ++i) iface_.receive(std::move(rx_[i]), now);
+        if (n < rx_.size()) break;
+    }
+}
+
+void host::poll(time_point now) {
+    // Every connection sends what it has; a connection that reached CLOSED is reaped after its last
+    // dispatch (which may carry the RST of an abort, RFC 9293 §3.10.5).
+    dead_.clear();
+    for (auto &[id, e] : conns_) {
+        const tcp::four_tuple t = e.conn_.tuple();
+        e.conn_.dispatch(now, [&](const wire::tcp_repr &r, std::span<const std::byte>) { send_segment(now, t, r); });
+        if (e.conn_.is_closed()) dead_.push_back(id);
+    }
+    for (const std::uint32_t id : dead_) {
+        auto it = conns_.find(id);
+        if (it != conns_.end()) reap(conn_id{id}, it->second);
+    }
+    iface_.poll(now, [&](buffer &&f) {
+        if (tx_backlog_.size() >= cfg_.max_tx_backlog_) {
+            ++stats_.tx_backlog_drops_;
+            return;
+        }
+        tx_backlog_.push_back(std::move(f));
+    });
+    flush_tx();
+}
+
+void host::flush_tx() {
+    while (!tx_backlog_.empty()) {
+        tx_batch_.clear();
+        const std::size_t n = std::min<std::size_t>(tx_backlog_.size(), 64);
+        for (std::size_t i = 0; i < n; ++i) tx_batch_.push_back(std::move(tx_backlog_[i]));
+        const std::size_t taken = dev_.transmit(tx_batch_);
+        // Frames the device left with us go back to the front, in order.
+        for (std::size_t i = 0; i < n; ++i) tx_backlog_.pop_front();
+        for (std::size_t i = n; i > taken; --i) tx_backlog_.push_front(std::move(tx_batch_[i - 1]));
+        if (taken < n) break;
+    }
+}
+
+std::optional<time_point> host::poll_at() const noexcept {
+    std::optional<time_point> at = iface_.poll_at();
+    auto take = [&](std::optional<time_point> t) {
+        if (t && (!at || *t < *at)) at = t;
+    };
+    if (!tx_backlog_.empty()) take(time_point::min());
+    for (const auto &[id, e] : conns_) {
+        // A CLOSED connection waits for poll() to reap it (and to send an abort's RST).
+        if (e.conn_.is_closed() && e.in_table_) take(time_point::min());
+        take(e.conn_.poll_at());
+    }
+    return at;
+}
+
+// ---- TCP input ----
+
+void host::on_tcp(time_point now, const wire::ipv4_repr &ip, const buffer &segment) {
+    ++stats_.tcp_segments_in_;
+    auto view = wire::tcp_view::check(std::span<const std::byte>(segment.bytes()));
+    if (!view) {
+        ++stats_.tcp_malformed_drops_;
+        return;
+    }
+    auto seg = wire::tcp_repr::parse(*view, ip.src_, ip.dst_, iface_.config().caps_);
+    if (!seg) {
+        ++stats_.tcp_malformed_drops_;
+        DEMI_LOG(debug, "host", "TCP segment dropped: %s", seg.err().message());
+        return;
+    }
+    const tcp::four_tuple t{{ip.dst_, seg->dst_port_}, {ip.src_, seg->src_port_}};
+    if (auto it = by_tuple_.find(t); it != by_tuple_.end()) {
+        conn_entry *e = find(it->second);
+        if (e != nullptr && !e->conn_.is_closed()) {
+            e->conn_.process(now, ip, *seg, seg->payload_);
+            return;
+        }
+    }
+    // A 4-tuple without a (live) connection: LISTEN (RFC 9293 §3.10.7.2) or CLOSED (§3.10.7.1).
+    if (auto lp = by_port_.find(seg->dst_port_); lp != by_port_.end() && ip.dst_ == iface_.addr()) {
+        listen_entry &le = listeners_.at(static_cast<std::uint32_t>(lp->second));
+        auto out = le.lst_.process(now, ip, *seg, seg->payload_);
+        if (out.conn_) {
+            const conn_id id = add_connection(std::move(*out.conn_), lp->second);
+            le.pending_.push_back(id);
+        }
+        if (out.reply_) {
+            ++stats_.tcp_resets_sent_;
+            send_segment(now, t, *out.reply_);
+        }
+        return;
+    }
+    if (auto rst = tcp::reset_for(*seg, seg->payload_.size())) {
+        ++stats_.tcp_resets_sent_;
+        send_segment(now, t, *rst);
+    }
+}
+
+void host::send_segment(time_point now, const tcp::four_tuple &t, const wire::tcp_repr &r) {
+    const std::size_t len = r.buffer_len();
+    auto b = cfg_.iface_.allocate_ != nullptr ? cfg_.iface_.allocate_(len, tcp_headroom)
+                                              : mem::heap_allocate(len, tcp_headroom);
+    if (!b) {
+        ++stats_.tcp_send_failures_;
+        return;
+    }
+    r.emit(b->bytes(), t.local_.addr_, t.remote_.addr_, iface_.config().caps_);
+    if (!iface_.send_ipv4(now, t.remote_.addr_, wire::ip_protocol::tcp, std::move(*b))) ++stats_.tcp_send_failures_;
+}
+
+// ---- connection table ----
+
+conn_id host::add_connection(tcp::connection c, std::optional<listener_id> from) {
+    const conn_id id{next_conn_++};
+    const tcp::four_tuple t = c.tuple();
+    conns_.emplace(static_cast<std::uint32_t>(id), conn_entry{std::move(c), from, false, true});
+    by_tuple_[t] = id;
+    ++stats_.connections_opened_;
+    return id;
+}
+
+void host::reap(conn_id id, conn_entry &e) {
+    if (e.in_table_) {
+        auto it = by_tuple_.find(e.conn_.tuple());
+        if (it != by_tuple_.end() && it->second == id) by_tuple_.erase(it);
+        e.in_table_ = false;
+    }
+    bool release = e.user_closed_;
+    if (e.from_) {
+        // Made by a listener and never accepted: nobody holds the id.
+        if (auto lt = listeners_.find(static_cast<std::uint32_t>(*e.from_)); lt != listeners_.end()) {
+            auto &p = lt->second.pending_;
+            p.erase(std::remove(p.begin(), p.end(), id), p.end());
+            lt->second.lst_.release();
+        }
+        release = true;
+    }
+    if (release) {
+        add_stats(reclaimed_totals_, e.conn_.stats());
+        ++stats_.connections_reclaimed_;
+        conns_.erase(static_cast<std::uint32_t>(id));
+    }
+}
+
+host::conn_entry *host::find(conn_id c) noexcept {
+    auto it = conns_.find(static_cast<std::uint32_t>(c));
+    return it == conns_.end() ? nullptr : &it->second;
+}
+
+const host::conn_entry *host::find(conn_id c) const noexcept {
+    auto it = conns_.find(static_cast<std::uint32_t>(c));
+    return it == conns_.end() ? nullptr : &it->second;
+}
+
+// ---- the socket API ----
+
+result<listener_id> host::tcp_listen(std::uint16_t port, std::size_t backlog) {
+    if (port == 0 || backlog == 0) return demi::error(EINVAL);
+    if (by_port_.contains(port)) return demi::error(EADDRINUSE);
+    const listener_id id{next_listener_++};
+    tcp::listener lst({iface_.addr(), port}, backlog, cfg_.tcp_,
+                      [this](const tcp::four_tuple &t, time_point now) { return isn_(t, now); });
+    listeners_.emplace(static_cast<std::uint32_t>(id), listen_entry{std::move(lst), {}});
+    by_port_.emplace(port, id);
+    return id;
+}
+
+result<conn_id> host::tcp_accept(listener_id l) {
+    auto it = listeners_.find(static_cast<std::uint32_t>(l));
+    if (it == listeners_.end()) return demi::error(EBADF);
+    auto &p = it->second.pending_;
+    for (auto pi = p.begin(); pi != p.end(); ++pi) {
+        conn_entry *e = find(*pi);
+        if (e == nullptr) continue;
+        const tcp::state s = e->conn_.current_state();
+        if (s == tcp::state::syn_received || s == tcp::state::closed) continue;
+        const conn_id id = *pi;
+        e->from_.reset();
+        p.erase(pi);
+        it->second.lst_.release();
+        return id;
+    }
+    return demi::error(EAGAIN);
+}
+
+result<void> host::tcp_unlisten(listener_id l) {
+    auto it = listeners_.find(static_cast<std::uint32_t>(l));
+    if (it == listeners_.end()) return demi::error(EBADF);
+    for (const conn_id c : it->second.pending_) {
+        if (conn_entry *e = find(c)) {
+            e->from_.reset();
+            e->user_closed_ = true;
+            e->conn_.abort();
+        }
+    }
+    by_port_.erase(it->second.lst_.local().port_);
+    listeners_.erase(it);
+    return ok();
+}
+
+result<conn_id> host::tcp_connect(time_point now, ipv4_address addr, std::uint16_t port, std::uint16_t local_port) {
+    if (port == 0 || addr.is_unspecified()) return demi::error(EINVAL);
+    tcp::four_tuple t{{iface_.addr(), local_port}, {addr, port}};
+    if (local_port != 0) {
+        if (by_tuple_.contains(t)) return demi::error(EADDRINUSE);
+    } else {
+        // RFC 6056 §3.3.1 (Algorithm 1): a random start, then the next free port in the range.
+        const std::uint32_t first = cfg_.ephemeral_first_;
+        const std::uint32_t count = std::uint32_t{cfg_.ephemeral_last_} - first + 1;
+        const std::uint32_t start = static_cast<std::uint32_t>(rng_.below(count));
+        bool found = false;
+        for (std::uint32_t i = 0; i < count && !found; ++i) {
+            t.local_.port_ = static_cast<std::uint16_t>(first + (start + i) % count);
+            found = !by_tuple_.contains(t) && !by_port_.contains(t.local_.port_);
+        }
+        if (!found) return demi::error(EADDRNOTAVAIL);
+    }
+    return add_connection(tcp::connection::connect(t, cfg_.tcp_, isn_(t, now), now), std::nullopt);
+}
+
+result<void> host::send(conn_id c, buffer b) {
+    conn_entry *e = find(c);
+    if (e == nullptr || e->user_closed_) return demi::error(EBADF);
+    return e->conn_.push(std::move(b));
+}
+
+result<std::size_t> host::recv(conn_id c, std::span<std::byte> out) {
+    conn_entry *e = find(c);
+    if (e == nullptr || e->user_closed_) return demi::error(EBADF);
+    tcp::connection &k = e->conn_;
+    if (k.readable() > 0) return k.recv(out);
+    if (k.error() != 0) return demi::error(k.error());
+    if (k.eof()) return std::size_t{0};
+    if (k.is_closed()) return demi::error(ENOTCONN);
+    return demi::error(EAGAIN);
+}
+
+result<void> host::close(conn_id c) {
+    conn_entry *e = find(c);
+    if (e == nullptr || e->user_closed_) return demi::error(EBADF);
+    e->user_closed_ = true;
+    e->conn_.close();
+    return ok();
+}
+
+result<void> host::abort(conn_id c) {
+    conn_entry *e = find(c);
+    if (e == nullptr || e->user_closed_) return demi::error(EBADF);
+    e->user_closed_ = true;
+    e->conn_.abort();
+    return ok();
+}
+
+const tcp::connection *host::connection(conn_id c) const noexcept {
+    const conn_entry *e = find(c);
+    return e == nullptr ? nullptr : &e->conn_;
+}
+
+int host::error(conn_id c) const noexcept {
+    const conn_entry *e = find(c);
+    return e == nullptr ? EBADF : e->conn_.error();
+}
+
+tcp::connection_stats host::tcp_totals() const noexcept {
+    tcp::connection_stats s = reclaimed_totals_;
+    for (const auto &[id, e] : conns_) add_stats(s, e.conn_.stats());
+    return s;
+}
+
+} // namespace demi::net

@@ -1,0 +1,169 @@
+// A host: one network interface (ARP, IPv4, ICMP, UDP) on one layer-1 device, with the TCP core plugged
+// in through the interface's tcp_hook, and a small socket-like API over TCP connections.
+//
+// Driven by the caller like the rest of the stack (DESIGN.md §2-3): receive(now) takes every frame the
+// device has ready, poll(now) runs the interface's timers and every connection's dispatch() and hands
+// the frames built to the device, poll_at() is the minimum of every deadline. No clock is read; ISNs
+// and ephemeral ports come from the rng given at construction.
+//
+// Demultiplexing (RFC 9293 §3.10.7): a segment goes to the connection with its 4-tuple, else to the
+// listener on its destination port, else it is answered with tcp::reset_for() (RFC 9293 §3.10.7.1).
+//
+// Lifetime of a connection handle: it stays valid until the application has called close() or abort()
+// on it *and* the TCB has reached CLOSED (so the error code of a failed connection stays readable until
+// the application lets go). A connection made by a listener and not yet accepted is reclaimed by the
+// host if it dies first. Once a TCB is CLOSED it no longer takes segments: they meet a listener or a RST.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <optional>
+#include <span>
+#include <unordered_map>
+#include <vector>
+
+#include "common/clock.hpp"
+#include "common/result.hpp"
+#include "net/phy/device.hpp"
+#include "net/stack/config.hpp"
+#include "net/stack/interface.hpp"
+#include "net/stack/tcp/listener.hpp"
+#include "net/stack/tcp/tcb.hpp"
+#include "net/stack/tcp_hook.hpp"
+
+#include <demi/buffer.hpp>
+
+namespace demi::net {
+
+/// Names a TCP connection of one host (never reused by that host).
+enum class conn_id : std::uint32_t {};
+/// Names a listening endpoint of one host (never reused by that host).
+enum class listener_id : std::uint32_t {};
+
+struct host_config {
+    interface_config iface_;
+    /// Settings of every connection this host makes (active and passive).
+    tcp::config tcp_;
+    /// Ephemeral ports for tcp_connect without a local port (RFC 6335 §6).
+    std::uint16_t ephemeral_first_ = 49152;
+    std::uint16_t ephemeral_last_ = 65535;
+    /// Frames taken from the device per receive() batch.
+    std::size_t rx_batch_ = 64;
+    /// Frames kept while the device pushes back; more are dropped and counted.
+    std::size_t max_tx_backlog_ = 4096;
+};
+
+struct host_stats {
+    std::uint64_t tcp_segments_in_ = 0;
+    std::uint64_t tcp_malformed_drops_ = 0; // a TCP header or checksum that does not parse or verify
+    std::uint64_t tcp_resets_sent_ = 0;     // RSTs for segments that matched nothing (or a listener)
+    std::uint64_t tcp_send_failures_ = 0;   // send_ipv4 or buffer allocation refused a segment
+    std::uint64_t tx_backlog_drops_ = 0;    // frames dropped because the device kept pushing back
+    std::uint64_t connections_opened_ = 0;
+    std::uint64_t connections_reclaimed_ = 0;
+};
+
+class host final : private tcp_hook {
+public:
+    /// `dev` and `random` must outlive the host. The interface's MAC is taken from the device when the
+    /// configuration leaves it zero.
+    host(host_config cfg, phy::device &dev, rng &random);
+    host(const host &) = delete;
+    host &operator=(const host &) = delete;
+    ~host() override;
+
+    // ---- driving ----
+
+    /// Takes every frame the device has ready and hands it to the interface (and so to TCP).
+    void receive(time_point now);
+    /// Runs the interface's timers, every connection's dispatch(), and transmits what was built.
+    void poll(time_point now);
+    /// The earliest time poll() has work (earlier than or equal to the last now when it has some now).
+    [[nodiscard]] std::optional<time_point> poll_at() const noexcept;
+
+    // ---- TCP sockets ----
+
+    /// LISTEN on our address and `port` (RFC 9293 §3.10.1). EADDRINUSE if a listener has the port,
+    /// EINVAL for port 0 or a zero backlog.
+    result<listener_id> tcp_listen(std::uint16_t port, std::size_t backlog);
+    /// An established connection made by the listener; EAGAIN when none is ready, EBADF for a bad id.
+    result<conn_id> tcp_accept(listener_id l);
+    /// Stops listening; connections not yet accepted are aborted.
+    result<void> tcp_unlisten(listener_id l);
+    /// Active open to `addr`:`port` from `local_port` (0: a random free ephemeral port, RFC 6056 §3.3.1).
+    /// EADDRINUSE if the 4-tuple is taken, EADDRNOTAVAIL when no ephemeral port is free.
+    result<conn_id> tcp_connect(time_point now, ipv4_address addr, std::uint16_t port, std::uint16_t local_port = 0);
+    /// Queues `b` to send (tcp::connection::push): EAGAIN when the send buffer is full, the connection's
+    /// error (ECONNRESET, ECONNREFUSED, ETIMEDOUT) once it failed, EPIPE after close().
+    result<void> send(conn_id c, buffer b);
+    /// Copies received in-order data into `out`. Returns the octets copied; 0 at end of stream (the
+    /// peer's FIN and all data read); EAGAIN when nothing is there yet; the connection's error once it
+    /// failed; ENOTCONN when closed without an error and without a FIN.
+    result<std::size_t> recv(conn_id c, std::span<std::byte> out);
+    /// Graceful close (RFC 9293 §3.10.4); the handle is released once the TCB reaches CLOSED.
+    result<void> close(conn_id c);
+    /// RST and release (RFC 9293 §3.10.5).
+    result<void> abort(conn_id c);
+
+    /// The connection's TCB (read-only), nullptr for an unknown or released id.
+    [[nodiscard]] const tcp::connection *connection(conn_id c) const noexcept;
+    /// 0 or the connection's error; EBADF for an unknown or released id.
+    [[nodiscard]] int error(conn_id c) const noexcept;
+    [[nodiscard]] std::size_t connection_count() const noexcept { return conns_.size(); }
+
+    // ---- the rest ----
+
+    [[nodiscard]] net::interface &iface() noexcept { return iface_; }
+    [[nodiscard]] const net::interface &iface() const noexcept { return iface_; }
+    [[nodiscard]] const host_stats &stats() const noexcept { return stats_; }
+    /// Sums of every live connection's counters plus those of reclaimed ones (the connection_stats fields
+    /// segments_in_ to ooo_dropped_; fields added to connection_stats later are not summed yet).
+    [[nodiscard]] tcp::connection_stats tcp_totals() const noexcept;
+
+private:
+    struct tuple_hash {
+        std::size_t operator()(const tcp::four_tuple &t) const noexcept;
+    };
+    struct conn_entry {
+        tcp::connection conn_;
+        std::optional<listener_id> from_; // the listener that made it, until accepted
+        bool user_closed_ = false;        // close() or abort() was called
+        bool in_table_ = true;            // still in by_tuple_
+    };
+    struct listen_entry {
+        tcp::listener lst_;
+        std::deque<conn_id> pending_; // made and not accepted, oldest first
+    };
+
+    void on_tcp(time_point now, const wire::ipv4_repr &ip, const buffer &segment) override;
+    void send_segment(time_point now, const tcp::four_tuple &t, const wire::tcp_repr &r);
+    conn_id add_connection(tcp::connection c, std::optional<listener_id> from);
+    /// Drops a CLOSED connection from the tuple table, and the entry itself when nobody needs it more.
+    void reap(conn_id id, conn_entry &e);
+    void flush_tx();
+    [[nodiscard]] conn_entry *find(conn_id c) noexcept;
+    [[nodiscard]] const conn_entry *find(conn_id c) const noexcept;
+
+    host_config cfg_;
+    phy::device &dev_;
+    rng &rng_;
+    net::interface iface_;
+    tcp::isn_generator isn_;
+    // Ordered by id, so every pass over the connections (and so the frames) has one order everywhere.
+    std::map<std::uint32_t, conn_entry> conns_;
+    std::unordered_map<tcp::four_tuple, conn_id, tuple_hash> by_tuple_;
+    std::map<std::uint32_t, listen_entry> listeners_;
+    std::unordered_map<std::uint16_t, listener_id> by_port_;
+    std::uint32_t next_conn_ = 1;
+    std::uint32_t next_listener_ = 1;
+    std::vector<buffer> rx_;          // reused receive batch
+    std::deque<buffer> tx_backlog_;   // frames the device has not taken yet
+    std::vector<buffer> tx_batch_;    // reused transmit batch
+    std::vector<std::uint32_t> dead_; // reused: ids to reap after a pass
+    host_stats stats_;
+    tcp::connection_stats reclaimed_totals_;
+};
+
+} // namespace demi::net

@@ -1,0 +1,545 @@
+// SACK (RFC 2018): negotiation, the blocks a receiver reports, the sender's scoreboard; and SACK-based
+// loss recovery (RFC 6675): IsLost, NextSeg, pipe, entering and leaving recovery; NewReno without SACK.
+#include <utility>
+
+#include "fixture.hpp"
+
+namespace demi::net::tcp::test {
+namespace {
+
+constexpr std::uint32_t S = our_iss + 1;  // our first data octet
+constexpr std::uint32_t R = peer_iss + 1; // the peer's first data octet
+constexpr std::uint32_t M = 1460;         // MSS, no timestamps
+
+using blocks = std::vector<std::pair<std::uint32_t, std::uint32_t>>;
+
+class sack : public tcp_test {
+protected:
+    sack() { cfg_.cc_ = cc_algorithm::new_reno; }
+
+    /// Passive open where the peer's SYN offers SACK (and timestamps when `ts`).
+    void sack_established(bool ts = false) {
+        wire::tcp_repr s = seg(f::syn, peer_iss);
+        s.options_.mss_ = 1460;
+        s.options_.sack_permitted_ = true;
+        if (ts) {
+            cfg_.timestamps_ = true;
+            s.options_.timestamp_ = wire::tcp_timestamp{1, 0};
+        }
+        conn_.emplace(connection::accept_syn(tuple_, cfg_, seq32(our_iss), now_, s));
+        dispatch();
+        auto sa = expect(f::syn | f::ack, our_iss, peer_iss + 1);
+        EXPECT_TRUE(sa.r_.options_.sack_permitted_);
+        send(seg(f::ack, R, S));
+        expect_nothing();
+        ASSERT_EQ(conn_->current_state(), state::established);
+        ASSERT_TRUE(conn_->sack_permitted());
+    }
+    /// The options an ACK carries with these SACK blocks (no timestamps).
+    static wire::tcp_options with_blocks(const blocks &b) {
+        wire::tcp_options o;
+        for (const auto &[l, r] : b) o.sack_blocks_[o.sack_count_++] = {l, r};
+        return o;
+    }
+    /// A pure ACK from the peer carrying SACK blocks.
+    [[nodiscard]] wire::tcp_repr sack_ack(std::uint32_t ack, const blocks &b) const {
+        wire::tcp_repr r = seg(f::ack, R, ack);
+        r.options_ = with_blocks(b);
+        return r;
+    }
+    /// The next segment is data [seq, seq + len) of `data_` (relative to S), with no options.
+    void expect_data(std::uint32_t seq, std::uint32_t len, std::uint8_t flags = f::ack) {
+        auto d = expect(flags, seq, R, len);
+        EXPECT_EQ(d.r_.options_, wire::tcp_options{});
+        const auto off = static_cast<std::ptrdiff_t>(seq - S);
+        EXPECT_TRUE(d.data_.size() == len && std::equal(d.data_.begin(), d.data_.end(), data_.begin() + off));
+    }
+    /// Established with SACK, NewReno, and segments [12M, 18M) in flight (cwnd 6 * M).
+    void six_in_flight() {
+        sack_established();
+        data_ = filled(40 * M);
+        ASSERT_TRUE(push(data_));
+        dispatch();
+        for (std::uint32_t i = 0; i < 3; ++i) expect_data(S + i * M, M);
+        send(seg(f::ack, R, S + 3 * M));
+        for (std::uint32_t i = 3; i < 7; ++i) expect_data(S + i * M, M);
+        send(seg(f::ack, R, S + 7 * M));
+        for (std::uint32_t i = 7; i < 12; ++i) expect_data(S + i * M, M);
+        send(seg(f::ack, R, S + 12 * M));
+        for (std::uint32_t i = 12; i < 18; ++i) expect_data(S + i * M, M);
+        expect_nothing();
+        ASSERT_EQ(conn_->cc().cwnd(), 6 * M);
+    }
+    /// The next segment is our pure ACK of RCV.NXT = `ack` with exactly these blocks.
+    void expect_sack(std::uint32_t ack, const blocks &b) {
+        auto a = expect(f::ack, S, ack);
+        EXPECT_EQ(a.r_.options_, with_blocks(b));
+    }
+
+    std::vector<std::byte> data_;
+};
+
+// ---- negotiation (RFC 2018 §2) ----
+
+TEST_F(sack, passive_open_answers_offer) {
+    wire::tcp_repr s = seg(f::syn, peer_iss);
+    s.options_.mss_ = 1460;
+    s.options_.sack_permitted_ = true;
+    conn_.emplace(connection::accept_syn(tuple_, cfg_, seq32(our_iss), now_, s));
+    dispatch();
+    auto sa = expect(f::syn | f::ack, our_iss, peer_iss + 1);
+    wire::tcp_options want;
+    want.mss_ = 1460;
+    want.sack_permitted_ = true;
+    EXPECT_EQ(sa.r_.options_, want);
+    EXPECT_TRUE(conn_->sack_permitted());
+}
+
+TEST_F(sack, passive_open_without_offer) {
+    syn_received();
+    EXPECT_FALSE(conn_->sack_permitted());
+    send(seg(f::ack, R, S));
+    EXPECT_FALSE(conn_->sack_permitted());
+}
+
+TEST_F(sack, passive_open_offer_refused_by_config) {
+    cfg_.sack_ = false;
+    wire::tcp_repr s = seg(f::syn, peer_iss);
+    s.options_.sack_permitted_ = true;
+    conn_.emplace(connection::accept_syn(tuple_, cfg_, seq32(our_iss), now_, s));
+    dispatch();
+    auto sa = expect(f::syn | f::ack, our_iss, peer_iss + 1);
+    wire::tcp_options want;
+    want.mss_ = 1460;
+    EXPECT_EQ(sa.r_.options_, want);
+    EXPECT_FALSE(conn_->sack_permitted());
+}
+
+TEST_F(sack, active_open_offers_and_peer_agrees) {
+    syn_sent();
+    // syn_sent() consumed the SYN; open again to look at its options.
+    conn_.emplace(connection::connect(tuple_, cfg_, seq32(our_iss), now_));
+    dispatch();
+    auto s = expect(f::syn, our_iss, 0);
+    wire::tcp_options want;
+    want.mss_ = 1460;
+    want.sack_permitted_ = true;
+    EXPECT_EQ(s.r_.options_, want);
+    wire::tcp_repr sa = seg(f::syn | f::ack, peer_iss, our_iss + 1);
+    sa.options_.sack_permitted_ = true;
+    send(sa);
+    auto a = expect(f::ack, S, R);
+    EXPECT_EQ(a.r_.options_, wire::tcp_options{}); // SACK-permitted only ever rides on a SYN
+    EXPECT_TRUE(conn_->sack_permitted());
+}
+
+TEST_F(sack, active_open_peer_declines) {
+    syn_sent();
+    send(seg(f::syn | f::ack, peer_iss, our_iss + 1));
+    expect(f::ack, S, R);
+    EXPECT_EQ(conn_->current_state(), state::established);
+    EXPECT_FALSE(conn_->sack_permitted());
+}
+
+TEST_F(sack, active_open_not_offered_when_disabled) {
+    cfg_.sack_ = false;
+    conn_.emplace(connection::connect(tuple_, cfg_, seq32(our_iss), now_));
+    dispatch();
+    auto s = expect(f::syn, our_iss, 0);
+    wire::tcp_options want;
+    want.mss_ = 1460;
+    EXPECT_EQ(s.r_.options_, want);
+    wire::tcp_repr sa = seg(f::syn | f::ack, peer_iss, our_iss + 1);
+    sa.options_.sack_permitted_ = true; // not ours to accept: we never offered
+    send(sa);
+    expect(f::ack, S, R);
+    EXPECT_FALSE(conn_->sack_permitted());
+}
+
+// ---- blocks sent (RFC 2018 §3-4) ----
+
+TEST_F(sack, one_hole_one_block) {
+    sack_established();
+    send(seg(f::ack, R + 100, S), filled(100));
+    expect_sack(R, {{R + 100, R + 200}});
+}
+
+TEST_F(sack, two_holes_most_recent_first) {
+    sack_established();
+    send(seg(f::ack, R + 100, S), filled(100));
+    expect_sack(R, {{R + 100, R + 200}});
+    send(seg(f::ack, R + 300, S), filled(100));
+    expect_sack(R, {{R + 300, R + 400}, {R + 100, R + 200}});
+}
+
+TEST_F(sack, three_holes_most_recent_first) {
+    sack_established();
+    send(seg(f::ack, R + 500, S), filled(100));
+    expect_sack(R, {{R + 500, R + 600}});
+    send(seg(f::ack, R + 100, S), filled(100));
+    expect_sack(R, {{R + 100, R + 200}, {R + 500, R + 600}});
+    send(seg(f::ack, R + 300, S), filled(100));
+    expect_sack(R, {{R + 300, R + 400}, {R + 100, R + 200}, {R + 500, R + 600}});
+}
+
+TEST_F(sack, four_holes_four_blocks_without_timestamps) {
+    sack_established();
+    for (std::uint32_t i = 1; i <= 4; ++i) {
+        send(seg(f::ack, R + 200 * i, S), filled(100));
+        out_.pop_back();
+        expect_nothing();
+    }
+    send(seg(f::ack, R + 200, S), filled(100)); // a duplicate of the oldest block: it is now the newest
+    expect_sack(R, {{R + 200, R + 300}, {R + 800, R + 900}, {R + 600, R + 700}, {R + 400, R + 500}});
+}
+
+TEST_F(sack, four_holes_three_blocks_beside_timestamps) {
+    sack_established(true);
+    for (std::uint32_t i = 1; i <= 4; ++i) {
+        send(seg(f::ack, R + 200 * i, S), filled(100));
+        auto a = expect(f::ack, S, R);
+        ASSERT_TRUE(a.r_.options_.timestamp_);
+        EXPECT_EQ(a.r_.options_.sack_count_, std::min<std::uint32_t>(i, 3));
+        if (i == 4) {
+            wire::tcp_options want = with_blocks({{R + 800, R + 900}, {R + 600, R + 700}, {R + 400, R + 500}});
+            want.timestamp_ = a.r_.options_.timestamp_;
+            EXPECT_EQ(a.r_.options_, want);
+            EXPECT_EQ(a.r_.options_.sack_blocks_emitted(), 3u);
+        }
+    }
+}
+
+TEST_F(sack, segment_joining_blocks_reports_merged_block_first) {
+    sack_established();
+    send(seg(f::ack, R + 100, S), filled(100));
+    out_.clear();
+    send(seg(f::ack, R + 300, S), filled(100));
+    out_.clear();
+    send(seg(f::ack, R + 600, S), filled(100));
+    out_.clear();
+    send(seg(f::ack, R + 200, S), filled(100)); // joins [100, 200) and [300, 400)
+    expect_sack(R, {{R + 100, R + 400}, {R + 600, R + 700}});
+}
+
+TEST_F(sack, filling_first_hole_drops_its_block) {
+    sack_established();
+    send(seg(f::ack, R + 100, S), filled(100));
+    out_.clear();
+    send(seg(f::ack, R + 300, S), filled(100));
+    out_.clear();
+    send(seg(f::ack, R, S), filled(100)); // RCV.NXT moves to R + 200
+    expect_sack(R + 200, {{R + 300, R + 400}});
+    send(seg(f::ack, R + 200, S), filled(100));
+    auto a = expect(f::ack, S, R + 400);
+    EXPECT_EQ(a.r_.options_, wire::tcp_options{}); // nothing held: no SACK option
+    EXPECT_EQ(conn_->readable(), 400u);
+}
+
+TEST_F(sack, no_blocks_when_not_negotiated) {
+    established();
+    send(seg(f::ack, R + 100, S), filled(100));
+    auto a = expect(f::ack, S, R);
+    EXPECT_EQ(a.r_.options_, wire::tcp_options{});
+}
+
+TEST_F(sack, blocks_on_data_segments_too) {
+    cfg_.nodelay_ = true;
+    sack_established();
+    send(seg(f::ack, R + 100, S), filled(100));
+    out_.clear();
+    ASSERT_TRUE(push(text("x")));
+    dispatch();
+    auto d = expect(f::ack | f::psh, S, R, 1);
+    EXPECT_EQ(d.r_.options_, with_blocks({{R + 100, R + 200}}));
+    EXPECT_EQ(d.data_, text("x"));
+}
+
+TEST_F(sack, fin_beyond_hole_then_filled) {
+    sack_established();
+    send(seg(f::ack | f::fin, R + 100, S), filled(100));
+    expect_sack(R, {{R + 100, R + 200}});
+    send(seg(f::ack, R, S), filled(100));
+    auto a = expect(f::ack, S, R + 201);
+    EXPECT_EQ(a.r_.options_, wire::tcp_options{});
+    EXPECT_EQ(conn_->current_state(), state::close_wait);
+}
+
+// ---- the sender's scoreboard (RFC 6675 §3, Update()) ----
+
+TEST_F(sack, scoreboard_records_and_merges_blocks) {
+    six_in_flight();
+    send(sack_ack(S + 12 * M, {{S + 13 * M, S + 14 * M}}));
+    send(sack_ack(S + 12 * M, {{S + 15 * M, S + 16 * M}, {S + 13 * M, S + 14 * M}}));
+    ASSERT_EQ(conn_->scoreboard().size(), 2u);
+    EXPECT_EQ(conn_->scoreboard()[0].start_, seq32(S + 13 * M));
+    EXPECT_EQ(conn_->scoreboard()[1].end_, seq32(S + 16 * M));
+    send(sack_ack(S + 12 * M, {{S + 14 * M, S + 15 * M}}));
+    ASSERT_EQ(conn_->scoreboard().size(), 1u);
+    EXPECT_EQ(conn_->scoreboard()[0].start_, seq32(S + 13 * M));
+    EXPECT_EQ(conn_->scoreboard()[0].end_, seq32(S + 16 * M));
+    EXPECT_EQ(conn_->scoreboard().sacked_bytes(), 3 * M);
+}
+
+TEST_F(sack, scoreboard_ignores_dsack_inverted_and_clips_unsent) {
+    six_in_flight();
+    send(sack_ack(S + 12 * M, {{S + 10 * M, S + 11 * M},    // below SND.UNA: D-SACK (RFC 2883)
+                               {S + 15 * M, S + 14 * M},    // inverted
+                               {S + 17 * M, S + 30 * M}})); // past SND.MAX: clipped
+    ASSERT_EQ(conn_->scoreboard().size(), 1u);
+    EXPECT_EQ(conn_->scoreboard()[0].start_, seq32(S + 17 * M));
+    EXPECT_EQ(conn_->scoreboard()[0].end_, seq32(S + 18 * M));
+    expect_nothing();
+}
+
+TEST_F(sack, scoreboard_trimmed_by_cumulative_ack) {
+    six_in_flight();
+    send(sack_ack(S + 12 * M, {{S + 13 * M, S + 15 * M}}));
+    send(sack_ack(S + 14 * M, {{S + 16 * M, S + 17 * M}}));
+    ASSERT_EQ(conn_->scoreboard().size(), 2u);
+    EXPECT_EQ(conn_->scoreboard()[0].start_, seq32(S + 14 * M));
+    EXPECT_EQ(conn_->scoreboard()[0].end_, seq32(S + 15 * M));
+    out_.clear();
+    send(seg(f::ack, R, S + 18 * M));
+    EXPECT_TRUE(conn_->scoreboard().empty());
+}
+
+TEST_F(sack, ignored_when_not_negotiated) {
+    established();
+    data_ = filled(4 * M);
+    ASSERT_TRUE(push(data_));
+    dispatch();
+    out_.clear();
+    wire::tcp_repr a = seg(f::ack, R, S);
+    a.options_ = with_blocks({{S + M, S + 3 * M}});
+    send(a);
+    EXPECT_TRUE(conn_->scoreboard().empty());
+    EXPECT_EQ(conn_->pipe(), 3 * M); // FlightSize without SACK
+    EXPECT_FALSE(conn_->in_recovery());
+    expect_nothing();
+}
+
+// ---- loss recovery (RFC 6675 §5) ----
+
+TEST_F(sack, third_dupack_enters_recovery_resends_hole_then_new_data) {
+    six_in_flight();
+    send(sack_ack(S + 12 * M, {{S + 13 * M, S + 14 * M}}));
+    send(sack_ack(S + 12 * M, {{S + 13 * M, S + 15 * M}}));
+    expect_nothing();
+    EXPECT_FALSE(conn_->in_recovery());
+    send(sack_ack(S + 12 * M, {{S + 13 * M, S + 16 * M}}));
+    ASSERT_TRUE(conn_->in_recovery());
+    // (4.2) NewReno: ssthresh = cwnd = FlightSize / 2 = 3 * M.
+    EXPECT_EQ(conn_->cc().ssthresh(), 3 * M);
+    EXPECT_EQ(conn_->cc().cwnd(), 3 * M);
+    // (4.3) the segment at SND.UNA; pipe is then [16M, 18M) + the resent M = 3M: cwnd is full.
+    expect_data(S + 12 * M, M);
+    expect_nothing();
+    EXPECT_EQ(conn_->pipe(), 3 * M);
+    EXPECT_EQ(conn_->stats().sack_recoveries_, 1u);
+    EXPECT_EQ(conn_->stats().fast_retransmits_, 1u);
+}
+
+TEST_F(sack, sacked_bytes_enter_recovery_before_dupthresh) {
+    six_in_flight();
+    // One ACK SACKing three segments: IsLost(SND.UNA) holds (3M > (DupThresh - 1) * SMSS).
+    send(sack_ack(S + 12 * M, {{S + 13 * M, S + 16 * M}}));
+    ASSERT_TRUE(conn_->in_recovery());
+    expect_data(S + 12 * M, M);
+    expect_nothing();
+}
+
+TEST_F(sack, holes_resent_in_order_with_pipe) {
+    six_in_flight();
+    send(sack_ack(S + 12 * M, {{S + 13 * M, S + 14 * M}}));
+    send(sack_ack(S + 12 * M, {{S + 15 * M, S + 16 * M}, {S + 13 * M, S + 14 * M}}));
+    send(sack_ack(S + 12 * M, {{S + 15 * M, S + 17 * M}, {S + 13 * M, S + 14 * M}}));
+    ASSERT_TRUE(conn_->in_recovery());
+    expect_data(S + 12 * M, M);
+    expect_nothing();
+    // Pipe: the resent [12M, 13M), [14M, 15M) (not yet lost: 2M SACKed above) and [17M, 18M).
+    EXPECT_EQ(conn_->pipe(), 3 * M);
+    EXPECT_EQ(conn_->cc().cwnd(), 3 * M);
+    send(sack_ack(S + 12 * M, {{S + 15 * M, S + 18 * M}, {S + 13 * M, S + 14 * M}}));
+    // [14M, 15M) is now lost: pipe = M, so the hole goes (rule 1), then new data (rule 2).
+    expect_data(S + 14 * M, M);
+    expect_data(S + 18 * M, M);
+    expect_nothing();
+    EXPECT_EQ(conn_->pipe(), 3 * M);
+    EXPECT_EQ(conn_->cc().cwnd(), 3 * M); // no inflation in SACK recovery
+    EXPECT_EQ(conn_->stats().sack_retransmits_, 1u);
+}
+
+TEST_F(sack, partial_ack_stays_in_recovery_then_exit) {
+    six_in_flight();
+    send(sack_ack(S + 12 * M, {{S + 13 * M, S + 16 * M}}));
+    expect_data(S + 12 * M, M);
+    expect_nothing();
+    // Partial ACK: [13M, 16M) SACKed, now covered; pipe = [16M, 18M) = 2M: one new segment.
+    send(sack_ack(S + 16 * M, {}));
+    EXPECT_TRUE(conn_->in_recovery());
+    expect_data(S + 18 * M, M);
+    expect_nothing();
+    // Beyond RecoveryPoint (18M): recovery ends with cwnd = ssthresh; the usual sending resumes.
+    send(seg(f::ack, R, S + 18 * M));
+    EXPECT_FALSE(conn_->in_recovery());
+    EXPECT_EQ(conn_->cc().cwnd(), 3 * M);
+    expect_data(S + 19 * M, M);
+    expect_data(S + 20 * M, M);
+    expect_nothing();
+}
+
+TEST_F(sack, rule_three_resends_unlost_hole_when_no_new_data) {
+    sack_established();
+    data_ = filled(3 * M);
+    ASSERT_TRUE(push(data_));
+    dispatch();
+    for (std::uint32_t i = 0; i < 3; ++i) expect_data(S + i * M, M, i == 2 ? f::ack | f::psh : f::ack);
+    // The first segment is lost; dupacks SACK the other two. Short of IsLost for [0, M) the third
+    // duplicate still enters recovery (the plain duplicate counts: no SACK option).
+    send(sack_ack(S, {{S + M, S + 2 * M}}));
+    send(sack_ack(S, {{S + M, S + 3 * M}}));
+    expect_nothing();
+    send(seg(f::ack, R, S));
+    ASSERT_TRUE(conn_->in_recovery());
+    expect_data(S, M);
+    expect_nothing();
+    send(seg(f::ack, R, S + 3 * M));
+    EXPECT_FALSE(conn_->in_recovery());
+    EXPECT_EQ(conn_->send_queued(), 0u);
+}
+
+TEST_F(sack, timeout_clears_scoreboard_and_recovery) {
+    six_in_flight();
+    send(sack_ack(S + 12 * M, {{S + 13 * M, S + 16 * M}}));
+    expect_data(S + 12 * M, M);
+    ASSERT_TRUE(conn_->in_recovery());
+    advance(conn_->rto().rto());
+    EXPECT_FALSE(conn_->in_recovery());
+    EXPECT_TRUE(conn_->scoreboard().empty());
+    EXPECT_EQ(conn_->cc().cwnd(), M);
+    expect_data(S + 12 * M, M); // go-back-N from SND.UNA (RFC 2018 §8: SACK info not trusted)
+    expect_nothing();
+}
+
+TEST_F(sack, no_new_recovery_below_recovery_point_after_timeout) {
+    six_in_flight();
+    advance(conn_->rto().rto());
+    expect_data(S + 12 * M, M);
+    expect_nothing();
+    // RFC 6675 §5.1: SACKs for data sent before the timeout do not start a recovery.
+    send(sack_ack(S + 12 * M, {{S + 13 * M, S + 17 * M}}));
+    EXPECT_FALSE(conn_->in_recovery());
+}
+
+TEST_F(sack, newreno_fallback_without_sack) {
+    cfg_.sack_ = false;
+    wire::tcp_repr s = seg(f::syn, peer_iss);
+    s.options_.mss_ = 1460;
+    s.options_.sack_permitted_ = true;
+    conn_.emplace(connection::accept_syn(tuple_, cfg_, seq32(our_iss), now_, s));
+    dispatch();
+    expect(f::syn | f::ack, our_iss, peer_iss + 1);
+    send(seg(f::ack, R, S));
+    data_ = filled(3 * M);
+    ASSERT_TRUE(push(data_));
+    dispatch();
+    out_.clear();
+    for (int i = 0; i < 3; ++i) send(sack_ack(S, {{S + M, S + 3 * M}}));
+    ASSERT_TRUE(conn_->in_recovery());
+    // RFC 5681 §3.2: ssthresh = 2 * SMSS (FlightSize / 2 below that), cwnd inflated by 3 segments.
+    EXPECT_EQ(conn_->cc().cwnd(), 2 * M + 3 * M);
+    expect_data(S, M);
+    expect_nothing();
+    EXPECT_EQ(conn_->stats().sack_recoveries_, 0u);
+    EXPECT_TRUE(conn_->scoreboard().empty());
+}
+
+// ---- the parts on their own ----
+
+TEST(sack_scoreboard, is_lost_by_runs_and_by_bytes) {
+    sack_scoreboard sb;
+    const std::array<wire::tcp_sack_block, 3> b{{{110, 120}, {130, 140}, {150, 160}}};
+    EXPECT_EQ(sb.update(seq32(100), seq32(200), b), 30u);
+    EXPECT_TRUE(sb.is_lost(seq32(100), 1000));  // three discontiguous runs above
+    EXPECT_FALSE(sb.is_lost(seq32(120), 1000)); // two runs, 20 octets
+    EXPECT_TRUE(sb.is_lost(seq32(120), 9));     // 20 > 2 * 9
+    EXPECT_FALSE(sb.is_lost(seq32(120), 10));   // 20 is not more than 2 * 10
+}
+
+TEST(sack_scoreboard, pipe_counts_unlost_and_retransmitted) {
+    sack_scoreboard sb;
+    const std::array<wire::tcp_sack_block, 1> b{{{130, 160}}};
+    sb.update(seq32(100), seq32(200), b);
+    // Hole [100, 130) is lost (30 > 2 * 10); [160, 200) is not.
+    EXPECT_EQ(sb.pipe(seq32(100), seq32(200), seq32(100), 10), 40u);
+    EXPECT_EQ(sb.pipe(seq32(100), seq32(200), seq32(110), 10), 50u);
+    EXPECT_EQ(sb.pipe(seq32(100), seq32(200), seq32(100), 20), 70u); // 30 is not lost with SMSS 20
+}
+
+TEST(sack_scoreboard, next_hole_skips_retransmitted_and_sacked) {
+    sack_scoreboard sb;
+    const std::array<wire::tcp_sack_block, 2> b{{{120, 130}, {150, 160}}};
+    sb.update(seq32(100), seq32(200), b);
+    auto h = sb.next_hole(seq32(100), seq32(100), 15);
+    ASSERT_TRUE(h);
+    EXPECT_EQ(h->start_, seq32(100));
+    EXPECT_EQ(h->len_, 15u);
+    EXPECT_FALSE(h->lost_); // two runs, 20 octets: not more than 2 * 15
+    h = sb.next_hole(seq32(100), seq32(125), 15);
+    ASSERT_TRUE(h);
+    EXPECT_EQ(h->start_, seq32(130));
+    EXPECT_EQ(h->len_, 15u);
+    h = sb.next_hole(seq32(100), seq32(145), 15);
+    ASSERT_TRUE(h);
+    EXPECT_EQ(h->start_, seq32(145));
+    EXPECT_EQ(h->len_, 5u);
+    EXPECT_FALSE(sb.next_hole(seq32(100), seq32(160), 15)); // nothing SACKed above 160
+}
+
+TEST(sack_scoreboard, full_board_drops_highest_run) {
+    sack_scoreboard sb;
+    for (std::uint32_t i = 0; i < sack_scoreboard::max_ranges + 2; ++i) {
+        const std::array<wire::tcp_sack_block, 1> b{{{1000 + 20 * i, 1010 + 20 * i}}};
+        sb.update(seq32(1000), seq32(5000), b);
+    }
+    EXPECT_EQ(sb.size(), sack_scoreboard::max_ranges);
+    const std::array<wire::tcp_sack_block, 1> low{{{990, 995}}};
+    sb.update(seq32(900), seq32(5000), low);
+    EXPECT_EQ(sb.size(), sack_scoreboard::max_ranges);
+    EXPECT_EQ(sb[0].start_, seq32(990));
+    EXPECT_EQ(sb[sack_scoreboard::max_ranges - 1].start_, seq32(1000 + 20 * (sack_scoreboard::max_ranges - 2)));
+}
+
+TEST(sack_scoreboard, across_sequence_wrap) {
+    sack_scoreboard sb;
+    const std::array<wire::tcp_sack_block, 1> b{{{0xfffffff0u, 0x10u}}};
+    EXPECT_EQ(sb.update(seq32(0xffffffe0u), seq32(0x100u), b), 0x20u);
+    EXPECT_TRUE(sb.is_sacked(seq32(0xffffffffu)));
+    EXPECT_TRUE(sb.is_sacked(seq32(0)));
+    EXPECT_FALSE(sb.is_sacked(seq32(0x10u)));
+    EXPECT_EQ(sb.pipe(seq32(0xffffffe0u), seq32(0x100u), seq32(0xffffffe0u), 100), 0x10u + 0xf0u);
+}
+
+TEST(sack_history, reports_recent_then_remaining_in_order) {
+    reassembly ooo;
+    sack_history h;
+    for (std::uint32_t s : {500u, 100u, 300u, 700u, 900u}) {
+        ASSERT_TRUE(ooo.add(seq32(s), seq32(s + 50)));
+        h.note(seq32(s), ooo);
+    }
+    std::array<wire::tcp_sack_block, 4> out{};
+    ASSERT_EQ(h.fill(ooo, out), 4u);
+    EXPECT_EQ(out[0], (wire::tcp_sack_block{900, 950}));
+    EXPECT_EQ(out[1], (wire::tcp_sack_block{700, 750}));
+    EXPECT_EQ(out[2], (wire::tcp_sack_block{300, 350}));
+    EXPECT_EQ(out[3], (wire::tcp_sack_block{100, 150}));
+    // Delivering the lowest blocks (RCV.NXT past 400) leaves the rest, recent first.
+    (void)ooo.advance(seq32(400));
+    ASSERT_EQ(h.fill(ooo, out), 3u);
+    EXPECT_EQ(out[0], (wire::tcp_sack_block{900, 950}));
+    EXPECT_EQ(out[1], (wire::tcp_sack_block{700, 750}));
+    EXPECT_EQ(out[2], (wire::tcp_sack_block{500, 550})); // fell off the recent list, still reported
+}
+
+} // namespace
+} // namespace demi::net::tcp::test
