@@ -39,18 +39,15 @@ struct capi_state {
 // Reached through one initial-exec TLS pointer: a general-dynamic thread_local object in a shared
 // library costs a __tls_get_addr call per access, which showed up as a quarter of a memory-queue
 // round trip. The state itself is made by demi_init and destroyed at thread exit.
-void current_reset() noexcept;
+__attribute__((tls_model("initial-exec"))) thread_local capi_state *current = nullptr;
 struct state_owner {
     capi_state *p = nullptr;
     ~state_owner() {
-        current_reset();
+        current = nullptr;
         delete p;
     }
 };
 thread_local state_owner owner;
-__attribute__((tls_model("initial-exec"))) thread_local capi_state *current = nullptr;
-
-void current_reset() noexcept { current = nullptr; }
 
 // Only valid after demi_init on this thread (callers check lib() first).
 capi_state &st() noexcept { return *current; }
