@@ -1,0 +1,283 @@
+// CPU cost of Demi's stack per TCP segment in steady state: a full-size data segment arrives on an
+// established connection (net::host: Ethernet, IPv4, TCP parse and checks, TCP input), the
+// application reads it (host::recv), and the ACK is built and handed to the device (host::poll; the
+// receiver ACKs every segment: delayed ACK off). No device cost: the frames are built beforehand, in
+// batches outside the timed region, from a real segment of the peer, and the device only hands them
+// over and drops what is sent.
+//
+//   tcp_segment_cost [SEGMENTS] [--runs R] [--mode software|offload|both]
+//
+// SEGMENTS per run (default 200000); the median of R runs (default 7) is printed, in ns per segment,
+// for received checksums verified in software and/or offloaded to the NIC (rx_ipv4/rx_tcp). The
+// timed work is in feed_batch(), which bench/tcp-segment-instructions.sh counts with callgrind.
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "common/clock.hpp"
+#include "memory/heap.hpp"
+#include "net/phy/device.hpp"
+#include "net/stack/host.hpp"
+#include "net/wire/checksum.hpp"
+
+using namespace std::chrono_literals;
+using demi::buffer;
+using demi::time_point;
+namespace net = demi::net;
+namespace wire = demi::wire;
+
+namespace {
+
+/// Transmits into a peer's receive queue, a capture list, or nowhere; receives from its queue.
+class queue_device final : public demi::phy::device {
+public:
+    explicit queue_device(wire::ethernet_address mac) noexcept : mac_(mac) {}
+    size_t transmit(std::span<buffer> frames) noexcept override {
+        for (buffer &f : frames) {
+            if (peer_ != nullptr) {
+                peer_->rx_.push_back(std::move(f));
+            } else if (capture_ != nullptr) {
+                capture_->push_back(std::move(f));
+            } else {
+                f = buffer{};
+                ++dropped_;
+            }
+        }
+        return frames.size();
+    }
+    size_t receive(std::span<buffer> out) noexcept override {
+        if (next_ != nullptr) { // the timed path: one prebuilt frame
+            out[0] = std::move(*next_);
+            next_ = nullptr;
+            return 1;
+        }
+        size_t n = 0;
+        while (n < out.size() && !rx_.empty()) {
+            out[n++] = std::move(rx_.front());
+            rx_.pop_front();
+        }
+        return n;
+    }
+    [[nodiscard]] wire::ethernet_address mac() const noexcept override { return mac_; }
+    [[nodiscard]] size_t mtu() const noexcept override { return 1500; }
+    [[nodiscard]] demi::phy::checksum_caps caps() const noexcept override { return {}; }
+
+    std::deque<buffer> rx_;
+    buffer *next_ = nullptr;
+    queue_device *peer_ = nullptr;
+    std::vector<buffer> *capture_ = nullptr;
+    std::uint64_t dropped_ = 0;
+
+private:
+    wire::ethernet_address mac_;
+};
+
+constexpr wire::ethernet_address mac_a{0x02, 0, 0, 0, 0, 0x01};
+constexpr wire::ethernet_address mac_b{0x02, 0, 0, 0, 0, 0x02};
+constexpr wire::ipv4_address addr_a{10, 0, 0, 1};
+constexpr wire::ipv4_address addr_b{10, 0, 0, 2};
+constexpr std::size_t tcp_offset = 14 + 20; // the IPv4 repr emits a 20-byte header
+constexpr std::size_t batch = 1024;
+
+net::host_config config_for(wire::ethernet_address mac, wire::ipv4_address addr, wire::ethernet_address peer_mac,
+                            wire::ipv4_address peer, bool offload) {
+    net::host_config c;
+    c.iface_.mac_ = mac;
+    c.iface_.addr_ = addr;
+    c.iface_.static_arp_.emplace_back(peer, peer_mac);
+    if (offload) {
+        // The NIC verifies received IPv4 and TCP checksums; transmit checksums stay in software.
+        c.iface_.caps_.ipv4_ = wire::checksum_mode::tx;
+        c.iface_.caps_.tcp_ = wire::checksum_mode::tx;
+    }
+    c.tcp_.delayed_ack_ = demi::duration::zero(); // an ACK for every segment
+    return c;
+}
+
+std::uint32_t get32(const std::byte *p) {
+    return (std::uint32_t{std::to_integer<std::uint8_t>(p[0])} << 24) |
+           (std::uint32_t{std::to_integer<std::uint8_t>(p[1])} << 16) |
+           (std::uint32_t{std::to_integer<std::uint8_t>(p[2])} << 8) | std::to_integer<std::uint8_t>(p[3]);
+}
+std::uint16_t get16(const std::byte *p) {
+    return static_cast<std::uint16_t>((std::to_integer<std::uint8_t>(p[0]) << 8) | std::to_integer<std::uint8_t>(p[1]));
+}
+void put32(std::byte *p, std::uint32_t v) {
+    for (int i = 0; i < 4; ++i) p[i] = static_cast<std::byte>(v >> (24 - 8 * i));
+}
+void put16(std::byte *p, std::uint16_t v) {
+    p[0] = static_cast<std::byte>(v >> 8);
+    p[1] = static_cast<std::byte>(v);
+}
+
+/// Receiver A with an established connection from sender B, and a template full-size data segment
+/// from B that A has not seen.
+struct world {
+    demi::rng rng_a_{1};
+    demi::rng rng_b_{2};
+    queue_device dev_a_{mac_a};
+    queue_device dev_b_{mac_b};
+    std::unique_ptr<net::host> a_;
+    std::unique_ptr<net::host> b_;
+    time_point now_ = time_point{} + 1s;
+    net::conn_id conn_a_{};
+    std::vector<std::byte> template_;
+    std::uint32_t seq_ = 0;       // the sequence number of the next segment to build
+    std::uint32_t seg_len_ = 0;   // payload octets per segment
+    std::vector<std::byte> sink_; // the application's read buffer
+
+    bool setup(bool offload) {
+        a_ = std::make_unique<net::host>(config_for(mac_a, addr_a, mac_b, addr_b, offload), dev_a_, rng_a_);
+        b_ = std::make_unique<net::host>(config_for(mac_b, addr_b, mac_a, addr_a, false), dev_b_, rng_b_);
+        dev_a_.peer_ = &dev_b_;
+        dev_b_.peer_ = &dev_a_;
+        auto l = a_->tcp_listen(80, 4);
+        auto cb = b_->tcp_connect(now_, addr_a, 80, 40000);
+        if (!l || !cb) return false;
+        std::optional<net::conn_id> ca;
+        for (int i = 0; i < 64; ++i) {
+            now_ += 50us;
+            a_->receive(now_);
+            a_->poll(now_);
+            b_->receive(now_);
+            b_->poll(now_);
+            if (!ca) {
+                if (auto c = a_->tcp_accept(*l)) ca = *c;
+            }
+        }
+        if (!ca) return false;
+        conn_a_ = *ca;
+        const std::size_t mss = b_->connection(*cb)->send_mss();
+        // Capture one full segment from B.
+        std::vector<buffer> cap;
+        dev_b_.peer_ = nullptr;
+        dev_b_.capture_ = &cap;
+        dev_a_.peer_ = nullptr; // A's ACKs are dropped from here on
+        auto d = demi::mem::heap_allocate(mss, 128);
+        if (!d) return false;
+        std::memset(d->bytes().data(), 0x5a, mss);
+        if (!b_->send(*cb, std::move(*d))) return false;
+        b_->poll(now_);
+        if (cap.size() != 1) {
+            std::fprintf(stderr, "captured %zu frames\n", cap.size());
+            return false;
+        }
+        const auto bytes = cap[0].bytes();
+        template_.assign(bytes.begin(), bytes.end());
+        seq_ = get32(template_.data() + tcp_offset + 4);
+        const std::size_t thl = (std::to_integer<std::uint8_t>(template_[tcp_offset + 12]) >> 4) * 4u;
+        seg_len_ = static_cast<std::uint32_t>(template_.size() - tcp_offset - thl);
+        sink_.resize(seg_len_ * 4);
+        return seg_len_ != 0;
+    }
+
+    /// The next `n` segments, as frames (sequence number and TCP checksum patched).
+    void build(std::vector<buffer> &out, std::size_t n) {
+        out.clear();
+        const std::uint32_t seq0 = get32(template_.data() + tcp_offset + 4);
+        const std::uint16_t sum0 = get16(template_.data() + tcp_offset + 16);
+        for (std::size_t i = 0; i < n; ++i) {
+            auto b = demi::mem::heap_allocate(template_.size(), 0);
+            if (!b) std::abort();
+            std::byte *p = b->bytes().data();
+            std::memcpy(p, template_.data(), template_.size());
+            put32(p + tcp_offset + 4, seq_);
+            put16(p + tcp_offset + 16, wire::checksum_update32(sum0, seq0, seq_));
+            seq_ += seg_len_;
+            out.push_back(std::move(*b));
+        }
+    }
+};
+
+/// The timed work: each frame received, read by the application, and ACKed. Returns octets read.
+[[gnu::noinline]] std::size_t feed_batch(world &w, std::vector<buffer> &frames) {
+    std::size_t got = 0;
+    for (buffer &f : frames) {
+        w.now_ += 12us; // 1460 octets at 1 Gbit/s
+        w.dev_a_.next_ = &f;
+        w.a_->receive(w.now_);
+        auto r = w.a_->recv(w.conn_a_, w.sink_);
+        if (r) got += *r;
+        w.a_->poll(w.now_);
+    }
+    return got;
+}
+
+/// ns per segment over `segments` segments (0 on failure).
+double run(world &w, std::size_t segments) {
+    std::vector<buffer> frames;
+    frames.reserve(batch);
+    std::chrono::nanoseconds total{0};
+    std::size_t got = 0;
+    for (std::size_t done = 0; done < segments;) {
+        const std::size_t n = std::min(batch, segments - done);
+        w.build(frames, n);
+        const auto t0 = std::chrono::steady_clock::now();
+        got += feed_batch(w, frames);
+        total += std::chrono::steady_clock::now() - t0;
+        done += n;
+    }
+    if (got != segments * w.seg_len_) {
+        std::fprintf(stderr, "delivered %zu octets, expected %zu\n", got, segments * std::size_t{w.seg_len_});
+        return 0;
+    }
+    return static_cast<double>(total.count()) / static_cast<double>(segments);
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+    std::size_t segments = 200000;
+    int runs = 7;
+    bool sw = true;
+    bool off = true;
+    for (int i = 1; i < argc; ++i) {
+        if (std::strcmp(argv[i], "--runs") == 0 && i + 1 < argc) {
+            runs = std::atoi(argv[++i]);
+        } else if (std::strcmp(argv[i], "--mode") == 0 && i + 1 < argc) {
+            const char *m = argv[++i];
+            sw = std::strcmp(m, "software") == 0 || std::strcmp(m, "both") == 0;
+            off = std::strcmp(m, "offload") == 0 || std::strcmp(m, "both") == 0;
+        } else if (argv[i][0] != '-') {
+            segments = std::strtoull(argv[i], nullptr, 0);
+        } else {
+            std::fprintf(stderr, "usage: %s [SEGMENTS] [--runs R] [--mode software|offload|both]\n", argv[0]);
+            return 2;
+        }
+    }
+    if (segments == 0 || runs < 1 || (!sw && !off)) {
+        std::fprintf(stderr, "usage: %s [SEGMENTS] [--runs R] [--mode software|offload|both]\n", argv[0]);
+        return 2;
+    }
+    int failures = 0;
+    for (const bool offload : {false, true}) {
+        if ((offload && !off) || (!offload && !sw)) continue;
+        world w;
+        if (!w.setup(offload)) {
+            std::fprintf(stderr, "setup failed\n");
+            return 1;
+        }
+        std::vector<double> ns;
+        for (int r = 0; r < runs; ++r) ns.push_back(run(w, segments));
+        if (std::find(ns.begin(), ns.end(), 0.0) != ns.end()) {
+            ++failures;
+            continue;
+        }
+        std::sort(ns.begin(), ns.end());
+        const auto *c = w.a_->connection(w.conn_a_);
+        std::printf("TCP segment (%u octets) in, read, ACK out; rx checksums %-9s: %7.1f ns/segment "
+                    "(median of %d runs of %zu; min %.1f, max %.1f; ACKs sent %llu)\n",
+                    w.seg_len_, offload ? "offloaded" : "software", ns[ns.size() / 2], runs, segments, ns.front(),
+                    ns.back(), static_cast<unsigned long long>(w.dev_a_.dropped_));
+        if (c == nullptr || c->current_state() != net::tcp::state::established) ++failures;
+    }
+    return failures == 0 ? 0 : 1;
+}
