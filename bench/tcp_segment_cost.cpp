@@ -24,7 +24,7 @@
 
 #include "common/clock.hpp"
 #include "memory/heap.hpp"
-#include "net/phy/device.hpp"
+#include "net/phy/queue_device.hpp"
 #include "net/stack/host.hpp"
 #include "net/wire/checksum.hpp"
 
@@ -37,48 +37,7 @@ namespace wire = demi::wire;
 namespace {
 
 /// Transmits into a peer's receive queue, a capture list, or nowhere; receives from its queue.
-class queue_device final : public demi::phy::device {
-public:
-    explicit queue_device(wire::ethernet_address mac) noexcept : mac_(mac) {}
-    size_t transmit(std::span<buffer> frames) noexcept override {
-        for (buffer &f : frames) {
-            if (peer_ != nullptr) {
-                peer_->rx_.push_back(std::move(f));
-            } else if (capture_ != nullptr) {
-                capture_->push_back(std::move(f));
-            } else {
-                f = buffer{};
-                ++dropped_;
-            }
-        }
-        return frames.size();
-    }
-    size_t receive(std::span<buffer> out) noexcept override {
-        if (next_ != nullptr) { // the timed path: one prebuilt frame
-            out[0] = std::move(*next_);
-            next_ = nullptr;
-            return 1;
-        }
-        size_t n = 0;
-        while (n < out.size() && !rx_.empty()) {
-            out[n++] = std::move(rx_.front());
-            rx_.pop_front();
-        }
-        return n;
-    }
-    [[nodiscard]] wire::ethernet_address mac() const noexcept override { return mac_; }
-    [[nodiscard]] size_t mtu() const noexcept override { return 1500; }
-    [[nodiscard]] demi::phy::checksum_caps caps() const noexcept override { return {}; }
-
-    std::deque<buffer> rx_;
-    buffer *next_ = nullptr;
-    queue_device *peer_ = nullptr;
-    std::vector<buffer> *capture_ = nullptr;
-    std::uint64_t dropped_ = 0;
-
-private:
-    wire::ethernet_address mac_;
-};
+using demi::phy::queue_device;
 
 constexpr wire::ethernet_address mac_a{0x02, 0, 0, 0, 0, 0x01};
 constexpr wire::ethernet_address mac_b{0x02, 0, 0, 0, 0, 0x02};

@@ -23,7 +23,7 @@
 
 #include "common/clock.hpp"
 #include "memory/heap.hpp"
-#include "net/phy/device.hpp"
+#include "net/phy/queue_device.hpp"
 #include "net/stack/host.hpp"
 
 using namespace std::chrono_literals;
@@ -36,40 +36,7 @@ namespace wire = demi::wire;
 namespace {
 
 /// A device whose transmitted frames go into a peer's receive queue, or a capture list, or nowhere.
-class queue_device final : public demi::phy::device {
-public:
-    explicit queue_device(wire::ethernet_address mac) noexcept : mac_(mac) {}
-    size_t transmit(std::span<buffer> frames) noexcept override {
-        for (buffer &f : frames) {
-            if (peer_ != nullptr) {
-                peer_->rx_.push_back(std::move(f));
-            } else if (capture_ != nullptr) {
-                capture_->push_back(std::move(f));
-            } else {
-                f = buffer{};
-            }
-        }
-        return frames.size();
-    }
-    size_t receive(std::span<buffer> out) noexcept override {
-        size_t n = 0;
-        while (n < out.size() && !rx_.empty()) {
-            out[n++] = std::move(rx_.front());
-            rx_.pop_front();
-        }
-        return n;
-    }
-    [[nodiscard]] wire::ethernet_address mac() const noexcept override { return mac_; }
-    [[nodiscard]] size_t mtu() const noexcept override { return 1500; }
-    [[nodiscard]] demi::phy::checksum_caps caps() const noexcept override { return {}; }
-
-    std::deque<buffer> rx_;
-    queue_device *peer_ = nullptr;
-    std::vector<buffer> *capture_ = nullptr;
-
-private:
-    wire::ethernet_address mac_;
-};
+using demi::phy::queue_device;
 
 constexpr wire::ethernet_address mac_a{0x02, 0, 0, 0, 0, 0x01};
 constexpr wire::ethernet_address mac_b{0x02, 0, 0, 0, 0, 0x02};
