@@ -36,7 +36,6 @@ namespace wire = demi::wire;
 
 namespace {
 
-/// Transmits into a peer's receive queue, a capture list, or nowhere; receives from its queue.
 using demi::phy::queue_device;
 
 constexpr wire::ethernet_address mac_a{0x02, 0, 0, 0, 0, 0x01};

@@ -35,7 +35,6 @@ namespace wire = demi::wire;
 
 namespace {
 
-/// A device whose transmitted frames go into a peer's receive queue, or a capture list, or nowhere.
 using demi::phy::queue_device;
 
 constexpr wire::ethernet_address mac_a{0x02, 0, 0, 0, 0, 0x01};
