@@ -1,0 +1,100 @@
+// Starting the EAL (see eal.hpp).
+#include "libos/catnip/eal.hpp"
+
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+
+#include <algorithm>
+#include <mutex>
+
+namespace demi::libos::catnip {
+
+namespace {
+
+// The EAL is process state by DPDK's design (rte_eal_init runs once per process, even after a
+// failure), so what happened to it is process state too. Guarded: catnip instances may start on
+// different threads.
+struct eal_state {
+    std::mutex mu;
+    bool attempted = false;
+    int code = 0; // 0 started, else the errno of the failed attempt
+    std::vector<std::string> args;
+};
+
+eal_state &state() {
+    static eal_state s;
+    return s;
+}
+
+std::string joined(const std::vector<std::string> &args) {
+    std::string s;
+    for (const auto &a : args) s += (s.empty() ? "" : " ") + a;
+    return s;
+}
+
+} // namespace
+
+result<void> eal_start(const rt::config &cfg) {
+    auto args = eal_arguments(cfg, current_eal_environment());
+    auto &st = state();
+    std::lock_guard lock(st.mu);
+    if (st.attempted) {
+        if (args != st.args) {
+            DEMI_LOG(error, "catnip", "EAL already started with '%s'; cannot start it again with '%s'",
+                     joined(st.args).c_str(), joined(args).c_str());
+            return error(EALREADY);
+        }
+        if (st.code != 0) return error(st.code);
+        return ok();
+    }
+    st.attempted = true;
+    st.args = args;
+
+    std::vector<std::string> storage;
+    storage.reserve(args.size() + 1);
+    storage.emplace_back("demi");
+    storage.insert(storage.end(), args.begin(), args.end());
+    // rte_eal_init may permute argv and keeps pointers into it: the strings live as long as the process.
+    static std::vector<std::string> kept;
+    kept = storage;
+    static std::vector<char *> argv;
+    argv.clear();
+    for (auto &s : kept) argv.push_back(s.data());
+    argv.push_back(nullptr);
+
+    DEMI_LOG(info, "catnip", "starting the DPDK EAL: %s", joined(args).c_str());
+    if (rte_eal_init(static_cast<int>(kept.size()), argv.data()) < 0) {
+        const int e = rte_errno > 0 ? rte_errno : EINVAL;
+        st.code = e;
+        DEMI_LOG(error, "catnip", "DPDK EAL initialisation failed with '%s': %s (set DEMI_LOG=debug for DPDK's own log)",
+                 joined(args).c_str(), rte_strerror(e));
+        return error(e);
+    }
+    if (rte_eth_dev_count_avail() == 0) {
+        // The EAL stays up (it cannot be started twice); the next eal_start says the same.
+        st.code = ENODEV;
+        const bool vdev = std::any_of(args.begin(), args.end(), [](const std::string &a) { return a.rfind("--vdev", 0) == 0; });
+        if (vdev)
+            DEMI_LOG(error, "catnip",
+                     "no DPDK port: the device(s) given did not start (a wrong vdev argument or socket path? "
+                     "DPDK says why with DEMI_LOG=debug) (EAL arguments: '%s')",
+                     joined(args).c_str());
+        else
+        DEMI_LOG(error, "catnip",
+                 "no DPDK port: give a vdev in dpdk.eal_init or DEMI_DPDK_EAL_INIT, e.g. "
+                 "--vdev=net_memif0,role=server,socket=/tmp/demi.sock,socket-abstract=no (EAL arguments: '%s')",
+                 joined(args).c_str());
+        return error(ENODEV);
+    }
+    DEMI_LOG(info, "catnip", "DPDK EAL started, %u port(s)", rte_eth_dev_count_avail());
+    return ok();
+}
+
+std::vector<std::string> eal_started_arguments() {
+    auto &st = state();
+    std::lock_guard lock(st.mu);
+    return st.attempted && st.code == 0 ? st.args : std::vector<std::string>{};
+}
+
+} // namespace demi::libos::catnip
