@@ -1,0 +1,103 @@
+// catnip: a phy::device over one DPDK ethdev port (one RX and one TX queue, bursts of 32).
+//
+// Frames are mbufs of an mbuf_pool seen as demi::buffers (mbuf_pool.hpp):
+// - receive() wraps each received mbuf in a buffer, no copy. A frame spread over several segments
+//   (which the configuration avoids: the pool's data room holds one MTU-sized frame and scatter is
+//   not enabled) is dropped and counted (rx_multiseg_drops), not linearised.
+// - transmit() of an mbuf-backed buffer sends that mbuf, no copy: its data_off/data_len/pkt_len are set
+//   from the buffer's offset and length. When the buffer is the block's only reference and the mbuf is
+//   not in flight elsewhere, the mbuf itself goes to the TX ring (its refcnt takes over the buffer's
+//   reference); when the block is shared (the stack or the application still holds another view, e.g.
+//   for retransmission), an indirect mbuf attached to it goes, so every frame in flight keeps its own
+//   offset and length (tx_indirect). Any other buffer (heap) is copied into a fresh mbuf (tx_copies).
+//   Frames the TX ring does not take are left with the caller, untouched (device.hpp's contract).
+// - Checksum offloads: enabled on the port and reported by caps() only for what the port reports in
+//   rx/tx_offload_capa (IPv4 header, TCP, UDP); the rest is left to the stack. With a TX L4 offload the
+//   stack writes the pseudo-header sum into the checksum field (wire::checksum_caps::
+//   tx_pseudo_header_seed_), which is what RTE_MBUF_F_TX_TCP_CKSUM / _UDP_CKSUM expect, and the device
+//   sets ol_flags and l2_len/l3_len on each IPv4 frame.
+//
+// Keys: dpdk.port_id (default 0), demikernel.local_link_addr (set on the port; EINVAL if the PMD
+// refuses), inetstack_config.mtu (set on the port; EINVAL if refused), dpdk.link_wait_ms (how long
+// open() waits for the link to come up, default 2000; a link still down is logged, not an error),
+// dpdk.rx_descriptors / dpdk.tx_descriptors (default 1024).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "common/result.hpp"
+#include "libos/catnip/mbuf_pool.hpp"
+#include "net/phy/device.hpp"
+#include "runtime/config.hpp"
+
+namespace demi::libos::catnip {
+
+struct dpdk_device_stats {
+    std::uint64_t rx_frames = 0;
+    std::uint64_t rx_multiseg_drops = 0; ///< frames in more than one mbuf, dropped
+    std::uint64_t rx_bad_checksum_drops = 0; ///< frames the NIC flagged with a bad IPv4 or L4 checksum (RX offload)
+    std::uint64_t tx_frames = 0;         ///< frames the TX ring took
+    std::uint64_t tx_zero_copy = 0;      ///< of those, mbuf-backed frames sent without a copy (direct or indirect)
+    std::uint64_t tx_indirect = 0;       ///< of those, sent through an indirect mbuf (shared block)
+    std::uint64_t tx_copies = 0;         ///< non-mbuf frames copied into an mbuf
+    std::uint64_t tx_full = 0;           ///< transmit() calls the TX ring did not take every frame of
+    std::uint64_t tx_oversize_drops = 0; ///< frames larger than an mbuf's room or the MTU, taken and dropped
+    std::uint64_t tx_pool_exhausted = 0; ///< no mbuf for a copy or an indirect mbuf: the frame was left with the caller
+    std::uint64_t tx_offloaded = 0;      ///< frames sent with checksum offload flags
+};
+
+class dpdk_device final : public phy::device {
+public:
+    /// Configures and starts port dpdk.port_id (the EAL must run: eal_start) with `pool` for its receive
+    /// buffers; `pool` must outlive the device. ENODEV for a port that does not exist; EINVAL when the
+    /// port refuses the MTU or the MAC; the errno of the failing rte_eth_* call otherwise (logged).
+    static result<std::unique_ptr<dpdk_device>> open(const rt::config &cfg, mbuf_pool &pool);
+    /// Stops and closes the port.
+    ~dpdk_device() override;
+
+    size_t transmit(std::span<buffer> frames) noexcept override;
+    size_t receive(std::span<buffer> out) noexcept override;
+    [[nodiscard]] wire::ethernet_address mac() const noexcept override { return mac_; }
+    [[nodiscard]] size_t mtu() const noexcept override { return mtu_; }
+    [[nodiscard]] phy::checksum_caps caps() const noexcept override { return caps_; }
+
+    /// The link state now (rte_eth_link_get_nowait).
+    [[nodiscard]] bool link_up() const noexcept;
+    [[nodiscard]] std::uint16_t port_id() const noexcept { return port_; }
+    /// The PMD's name (e.g. "net_memif").
+    [[nodiscard]] const char *driver_name() const noexcept;
+    [[nodiscard]] const dpdk_device_stats &stats() const noexcept { return stats_; }
+    [[nodiscard]] mbuf_pool &pool() const noexcept { return *pool_; }
+
+    /// Bursts of at most this many frames per rte_eth_rx_burst / rte_eth_tx_burst call.
+    static constexpr std::size_t burst = 32;
+
+private:
+    dpdk_device(std::uint16_t port, mbuf_pool &pool, wire::ethernet_address mac, std::size_t mtu,
+                phy::checksum_caps caps) noexcept
+        : port_(port), pool_(&pool), mac_(mac), mtu_(mtu), caps_(caps) {}
+
+    std::uint16_t port_;
+    mbuf_pool *pool_;
+    wire::ethernet_address mac_;
+    std::size_t mtu_;
+    phy::checksum_caps caps_;
+    dpdk_device_stats stats_;
+};
+
+namespace detail {
+/// DPDK's side of the L4 checksum offload contract, for tests (values are host-order integers whose
+/// big-endian encoding is on the wire, as in net/wire/checksum.hpp). For an untagged IPv4 frame carrying
+/// TCP or UDP: what the checksum field holds, the pseudo-header sum DPDK wants there with
+/// RTE_MBUF_F_TX_TCP_CKSUM / _UDP_CKSUM (rte_ipv4_phdr_cksum), and the full checksum DPDK computes in
+/// software (rte_ipv4_udptcp_cksum, the field taken as zero).
+struct l4_checksums {
+    std::uint16_t field = 0;
+    std::uint16_t pseudo_seed = 0;
+    std::uint16_t full = 0;
+};
+[[nodiscard]] result<l4_checksums> dpdk_l4_checksums(std::span<const std::byte> frame) noexcept;
+} // namespace detail
+
+} // namespace demi::libos::catnip
