@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# catnip's root tests (label root): DPDK in one process over net_ring0, the EAL's error paths, and two
+# processes over net_memif. Every process is bounded by timeout(1); the trap kills what is left, removes
+# the temporary directory and the EAL runtime directories of the prefixes used here, and gives back the
+# hugepages this script reserved (and only those) on every path.
+#
+#   run_catnip_test.sh CASE PROGRAM HUGEPAGES_SCRIPT
+#     CASE: device | eal-errors | memif (no hugepages: --no-huge) | memif-hugepages (scripts/hugepages
+#           reserve 512, --in-memory)
+# Environment: DEMI_SKIP_ROOT_TESTS=1 skips (exit 77) when not root; DEMI_CATNIP_TIMEOUT bounds each
+# process in seconds (default 90, below ctest's TIMEOUT); DEMI_CATNIP_BYTES sets the TCP echo size
+# (default 1 MiB).
+set -u
+case_=${1:?usage: run_catnip_test.sh CASE PROGRAM HUGEPAGES_SCRIPT}
+prog=${2:?usage: run_catnip_test.sh CASE PROGRAM HUGEPAGES_SCRIPT}
+hp=${3:?usage: run_catnip_test.sh CASE PROGRAM HUGEPAGES_SCRIPT}
+bound=${DEMI_CATNIP_TIMEOUT:-90}
+bytes=${DEMI_CATNIP_BYTES:-1048576}
+
+fail() { echo "FAIL [catnip.$case_]: $*" >&2; exit 1; }
+
+if [ "$(id -u)" != 0 ]; then
+    if [ "${DEMI_SKIP_ROOT_TESTS:-0}" = 1 ]; then
+        echo "SKIPPED [catnip.$case_]: needs root (DEMI_SKIP_ROOT_TESTS=1)"
+        exit 77
+    fi
+    fail "needs root (DPDK memory, hugepages); run as root or set DEMI_SKIP_ROOT_TESTS=1 to skip"
+fi
+[ -x "$prog" ] || fail "'$prog' is not an executable"
+command -v timeout >/dev/null || fail "'timeout' is not installed (coreutils)"
+
+prefix="demi-catnip-$$"
+tmp=""
+pids=()
+reserved=0
+hp_state=/run/demi-hugepages.prev
+cleanup() {
+    local p
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+    for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
+    [ -n "$tmp" ] && rm -rf "$tmp"
+    rm -rf /var/run/dpdk/"$prefix"*
+    if [ "$reserved" = 1 ]; then bash "$hp" release >/dev/null || echo "note: scripts/hugepages release failed" >&2; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM HUP
+tmp=$(mktemp -d /tmp/demi-catnip.XXXXXX) || fail "mktemp"
+
+# One EAL check: expects errno $1 and a message matching $2 on stderr.
+eal_check() {
+    local want=$1 pattern=$2 name=$3
+    shift 3
+    env "$@" timeout -k 2 "$bound" "$prog" eal-check "$want" >"$tmp/out" 2>"$tmp/err"
+    local rc=$?
+    if [ $rc != 0 ] || { [ -n "$pattern" ] && ! grep -q -- "$pattern" "$tmp/err"; }; then
+        cat "$tmp/out" "$tmp/err" >&2
+        fail "$name: exit $rc, want errno $want and a message matching '$pattern'"
+    fi
+    echo "ok: $name: $( [ -n "$pattern" ] && grep -m1 -- "$pattern" "$tmp/err" || cat "$tmp/out")"
+}
+
+case $case_ in
+device)
+    DEMI_CATNIP_TEST_PREFIX=$prefix timeout -k 2 "$bound" "$prog" || fail "device test failed (exit $?)"
+    ;;
+eal-errors)
+    m="--no-huge -m 256"
+    eal_check 19 "no DPDK port: give a vdev" "no vdev" DEMI_DPDK_EAL_INIT="$m --file-prefix=$prefix-1"
+    eal_check 19 "EAL initialisation failed" "unknown vdev" DEMI_DPDK_EAL_INIT="--vdev=net_bogus0 $m --file-prefix=$prefix-2"
+    eal_check 19 "did not start" "memif client without a server" \
+        DEMI_DPDK_EAL_INIT="--vdev=net_memif0,role=client,socket=$tmp/none/x.sock,socket-abstract=no $m --file-prefix=$prefix-3"
+    eal_check 12 "cannot create the mbuf pool" "no memory for the pool" \
+        DEMI_DPDK_EAL_INIT="--vdev=net_ring0 --no-huge -m 20 --file-prefix=$prefix-4"
+    eal_check 22 "refuses MTU 9000" "MTU the port refuses" DEMI_MTU=9000 \
+        DEMI_DPDK_EAL_INIT="--vdev=net_ring0 $m --file-prefix=$prefix-5"
+    eal_check 22 "refuses MAC" "MAC the port refuses" DEMI_LOCAL_LINK_ADDR=02:00:00:00:00:07 \
+        DEMI_DPDK_EAL_INIT="--vdev=net_ring0 $m --file-prefix=$prefix-6"
+    eal_check 0 "" "net_null starts" DEMI_DPDK_EAL_INIT="--vdev=net_null0 $m --file-prefix=$prefix-7"
+    ;;
+memif | memif-hugepages)
+    if [ "$case_" = memif-hugepages ]; then
+        had_state=0
+        [ -f "$hp_state" ] && had_state=1
+        bash "$hp" reserve 512 || fail "cannot reserve hugepages"
+        # Ours to give back only if this reserve changed the pool.
+        [ $had_state = 0 ] && [ -f "$hp_state" ] && reserved=1
+        mem="--in-memory"
+    else
+        mem="--no-huge -m 512 --no-shconf"
+    fi
+    sock="$tmp/memif.sock"
+    memif="net_memif0,socket=$sock,socket-abstract=no"
+    DEMI_DPDK_EAL_INIT="--vdev=$memif,role=server,mac=02:00:00:88:00:01 --lcores 0@0 --file-prefix=$prefix-s $mem" \
+        timeout -k 2 "$bound" "$prog" server --bytes "$bytes" --seconds "$((bound - 5))" >"$tmp/server.out" 2>"$tmp/server.err" &
+    spid=$!
+    pids+=("$spid")
+    for _ in $(seq 100); do
+        [ -S "$sock" ] && break
+        kill -0 "$spid" 2>/dev/null || { cat "$tmp/server.err" >&2; fail "server exited before making $sock"; }
+        sleep 0.1
+    done
+    [ -S "$sock" ] || fail "server made no socket $sock within 10 s"
+    DEMI_DPDK_EAL_INIT="--vdev=$memif,role=client,mac=02:00:00:88:00:02 --lcores 0@1 --file-prefix=$prefix-c $mem" \
+        timeout -k 2 "$bound" "$prog" client --bytes "$bytes" --seconds "$((bound - 5))" >"$tmp/client.out" 2>"$tmp/client.err" &
+    cpid=$!
+    pids+=("$cpid")
+    wait "$cpid"
+    crc=$?
+    wait "$spid"
+    src=$?
+    pids=()
+    echo "--- server"; cat "$tmp/server.out" "$tmp/server.err"
+    echo "--- client"; cat "$tmp/client.out" "$tmp/client.err"
+    [ $crc = 0 ] || fail "client exit $crc"
+    [ $src = 0 ] || fail "server exit $src"
+    csum=$(sed -n 's/.*sha256=\([0-9a-f]*\).*/\1/p' "$tmp/client.out")
+    ssum=$(sed -n 's/.*sha256=\([0-9a-f]*\).*/\1/p' "$tmp/server.out")
+    [ -n "$csum" ] && [ "$csum" = "$ssum" ] || fail "SHA-256 differ: client '$csum' server '$ssum'"
+    grep -q "byte_exact=both_ways" "$tmp/client.out" || fail "raw exchange not confirmed"
+    echo "ok: raw frames both ways, ping and ARP both ways, TCP echo of $bytes bytes (sha256 $csum)"
+    ;;
+*) fail "unknown case '$case_'" ;;
+esac
+exit 0
