@@ -2,6 +2,7 @@
 // to the runtime after checking the arguments that are not the queue's business.
 #include "common/log.hpp"
 #include "libos/catnap/catnap.hpp"
+#include "libos/registry.hpp"
 #include "runtime/memory_queue.hpp"
 #include "runtime/runtime.hpp"
 
@@ -11,6 +12,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <vector>
 
 namespace demi {
 
@@ -32,10 +34,25 @@ constexpr backend_entry known_backends[] = {
     {"catmint", nullptr},
 };
 
+// Backends added by detail::register_libos (test programs).
+std::vector<backend_entry> &registered_backends() {
+    static std::vector<backend_entry> v;
+    return v;
+}
+
+const backend_entry *find_backend(const std::string &name) {
+    for (const auto &b : known_backends)
+        if (name == b.name) return &b;
+    for (const auto &b : registered_backends())
+        if (name == b.name) return &b;
+    return nullptr;
+}
+
 std::string available_names() {
     std::string s;
     for (const auto &b : known_backends)
         if (b.make != nullptr) s += (s.empty() ? "" : ", ") + std::string(b.name);
+    for (const auto &b : registered_backends()) s += (s.empty() ? "" : ", ") + std::string(b.name);
     return s;
 }
 
@@ -60,9 +77,7 @@ result<libos> libos::create(const options &opts) {
         if (const char *env = std::getenv("LIBOS"); env != nullptr) name = env;
     if (name.empty()) name = "catnap";
 
-    const backend_entry *entry = nullptr;
-    for (const auto &b : known_backends)
-        if (name == b.name) entry = &b;
+    const backend_entry *entry = find_backend(name);
     if (entry == nullptr || entry->make == nullptr) {
         std::fprintf(stderr, "demi: %s libOS '%s'; valid choices: %s\n",
                      entry == nullptr ? "unknown" : "this build has no", name.c_str(), available_names().c_str());
@@ -223,5 +238,13 @@ completion operation::await_resume() noexcept {
     s->waiter = nullptr;
     return tokens.consume(rt::token_table::index_of(*qt_));
 }
+
+namespace detail {
+bool register_libos(const char *name, rt::backend_factory make) {
+    if (name == nullptr || *name == '\0' || make == nullptr || find_backend(name) != nullptr) return false;
+    registered_backends().push_back({name, make});
+    return true;
+}
+} // namespace detail
 
 } // namespace demi

@@ -108,6 +108,7 @@ struct interface_stats {
     uint64_t tcp_no_handler_drops_ = 0;
     uint64_t tx_queue_full_drops_ = 0;
     uint64_t tx_alloc_failures_ = 0;
+    uint64_t local_delivered_ = 0;          // datagrams to ourselves, delivered without the device
 };
 
 } // namespace demi::net

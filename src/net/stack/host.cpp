@@ -146,7 +146,7 @@ void host::on_tcp(time_point now, const wire::ipv4_repr &ip, const buffer &segme
         }
     }
     // A 4-tuple without a (live) connection: LISTEN (RFC 9293 §3.10.7.2) or CLOSED (§3.10.7.1).
-    if (auto lp = by_port_.find(seg->dst_port_); lp != by_port_.end() && ip.dst_ == iface_.addr()) {
+    if (auto lp = by_port_.find(seg->dst_port_); lp != by_port_.end() && iface_.is_local(ip.dst_)) {
         listen_entry &le = listeners_.at(static_cast<std::uint32_t>(lp->second));
         auto out = le.lst_.process(now, ip, *seg, seg->payload_);
         if (out.conn_) {
@@ -269,7 +269,7 @@ result<void> host::tcp_unlisten(listener_id l) {
 
 result<conn_id> host::tcp_connect(time_point now, ipv4_address addr, std::uint16_t port, std::uint16_t local_port) {
     if (port == 0 || addr.is_unspecified()) return demi::error(EINVAL);
-    tcp::four_tuple t{{iface_.addr(), local_port}, {addr, port}};
+    tcp::four_tuple t{{iface_.source_for(addr), local_port}, {addr, port}};
     if (local_port != 0) {
         if (by_tuple_.contains(t)) return demi::error(EADDRINUSE);
     } else {

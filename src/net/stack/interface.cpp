@@ -183,7 +183,17 @@ void interface::receive_arp(std::span<const std::byte> packet, time_point now) {
     }
 }
 
-void interface::receive_ipv4(const buffer &frame, size_t offset, time_point now) {
+void interface::deliver_local(time_point now) {
+    // Only what was queued before: datagrams built while these are delivered wait for the next poll.
+    for (size_t n = local_.size(); n > 0 && !local_.empty(); --n) {
+        buffer p = std::move(local_.front());
+        local_.pop_front();
+        ++stats_.local_delivered_;
+        receive_ipv4(p, 0, now, true);
+    }
+}
+
+void interface::receive_ipv4(const buffer &frame, size_t offset, time_point now, bool local) {
     const std::span<const std::byte> bytes = frame.bytes().subspan(offset);
     auto v = wire::ipv4_view::check(bytes);
     if (!v) {
@@ -209,8 +219,9 @@ void interface::receive_ipv4(const buffer &frame, size_t offset, time_point now)
         DEMI_LOG(debug, "ipv4", "packet dropped: source %s is not unicast", ip->src_.to_string().c_str());
         return;
     }
-    // A host does not forward (RFC 1122 §3.3.1): only our address and broadcasts are accepted.
-    if (ip->dst_ != cfg_.addr_ && !is_broadcast(ip->dst_)) {
+    // A host does not forward (RFC 1122 §3.3.1): only our address and broadcasts are accepted, and
+    // 127.0.0.0/8 from ourselves (local delivery); from the wire it is dropped (RFC 1122 §3.2.1.3).
+    if (ip->dst_ != cfg_.addr_ && !is_broadcast(ip->dst_) && !(local && ip->dst_.is_loopback())) {
         ++stats_.rx_not_for_us_drops_;
         DEMI_LOG(debug, "ipv4", "packet dropped: destination %s is not ours", ip->dst_.to_string().c_str());
         return;
@@ -394,15 +405,16 @@ void interface::send_unreachable(time_point now, const wire::ipv4_repr &ip, std:
 // ---- send ----
 
 result<void> interface::send_ipv4(time_point now, ipv4_address dst, wire::ip_protocol protocol, buffer payload) {
-    if (payload.size() + ipv4_len > cfg_.mtu_) return error(EMSGSIZE);
+    if (payload.size() + ipv4_len > mtu_for(dst)) return error(EMSGSIZE);
+    if (is_local(dst)) return send_local(dst, protocol, std::move(payload));
     ethernet_address dst_mac;
     ipv4_address next_hop;
     bool resolved = false;
     if (is_broadcast(dst)) {
         dst_mac = ethernet_address::broadcast(); // RFC 894: IP broadcast goes to the link broadcast
         resolved = true;
-    } else if (!dst.is_unicast() || dst.is_loopback() || dst == cfg_.addr_) {
-        // Multicast (RFC 1112 mapping) and sending to ourselves are not supported.
+    } else if (!dst.is_unicast()) {
+        // Multicast (RFC 1112 mapping) is not supported.
         return error(EINVAL);
     } else if (dst.same_subnet(cfg_.addr_, cfg_.prefix_len_)) {
         next_hop = dst;
@@ -446,11 +458,31 @@ result<void> interface::send_ipv4(time_point now, ipv4_address dst, wire::ip_pro
     return transmit(std::move(*packet), dst_mac, wire::ethertype::ipv4);
 }
 
+result<void> interface::send_local(ipv4_address dst, wire::ip_protocol protocol, buffer payload) {
+    if (local_.size() >= cfg_.max_tx_queue_) {
+        ++stats_.tx_queue_full_drops_;
+        return error(ENOBUFS);
+    }
+    auto packet = with_headroom(std::move(payload), eth_len + ipv4_len);
+    if (!packet) return packet.err();
+    packet->prepend(ipv4_len);
+    wire::ipv4_repr ip;
+    ip.src_ = source_for(dst);
+    ip.dst_ = dst;
+    ip.protocol_ = protocol;
+    ip.payload_len_ = static_cast<uint16_t>(packet->size() - ipv4_len);
+    ip.ttl_ = cfg_.ttl_;
+    ip.ident_ = next_ident_++;
+    ip.emit(packet->bytes(), cfg_.caps_);
+    local_.push_back(std::move(*packet));
+    return ok();
+}
+
 result<void> interface::udp_sendto(time_point now, udp_socket_id id, udp_endpoint dst, buffer payload) {
     auto local = udp_.local(id);
     if (!local) return local.err();
     if (dst.port_ == 0) return error(EINVAL);
-    if (payload.size() + udp_len + ipv4_len > cfg_.mtu_) return error(EMSGSIZE);
+    if (payload.size() + udp_len + ipv4_len > mtu_for(dst.addr_)) return error(EMSGSIZE);
     if (local->port_ == 0) {
         // Like BSD sockets: the first send of an unbound socket binds it to INADDR_ANY and an ephemeral port.
         local = udp_.bind(id, ipv4_address{}, 0, cfg_.addr_, *rng_);
@@ -460,13 +492,13 @@ result<void> interface::udp_sendto(time_point now, udp_socket_id id, udp_endpoin
     if (!dgram) return dgram.err();
     dgram->prepend(udp_len);
     wire::udp_repr udp{local->port_, dst.port_, dgram->bytes().subspan(udp_len)};
-    udp.emit(dgram->bytes(), cfg_.addr_, dst.addr_, cfg_.caps_); // the payload is in place: not copied
+    udp.emit(dgram->bytes(), source_for(dst.addr_), dst.addr_, cfg_.caps_); // the payload is in place: not copied
     return send_ipv4(now, dst.addr_, wire::ip_protocol::udp, std::move(*dgram));
 }
 
 result<void> interface::udp_sendto(time_point now, udp_socket_id id, udp_endpoint dst,
                                    std::span<const std::byte> data) {
-    if (data.size() + udp_len + ipv4_len > cfg_.mtu_) return error(EMSGSIZE);
+    if (data.size() + udp_len + ipv4_len > mtu_for(dst.addr_)) return error(EMSGSIZE);
     auto b = allocate(data.size(), udp_headroom);
     if (!b) return b.err();
     if (!data.empty()) std::memcpy(b->data(), data.data(), data.size());
@@ -514,7 +546,7 @@ void interface::run_timers(time_point now) {
 }
 
 std::optional<time_point> interface::poll_at() const noexcept {
-    if (!tx_.empty()) return time_point::min();
+    if (!tx_.empty() || !local_.empty()) return time_point::min();
     auto a = arp_.poll_at();
     auto r = reasm_.poll_at();
     if (a && r) return std::min(*a, *r);

@@ -7,6 +7,12 @@
 // `emit`; poll_at() says when poll next has work. No clock is read and no OS header is included;
 // randomness (ephemeral ports, IPv4 identification) comes from the rng given at construction.
 //
+// Local delivery (like Linux's loopback device): an IPv4 datagram to our own address or to 127.0.0.0/8
+// never reaches the device. send_ipv4 queues it, whole (the loopback link takes datagrams up to 65535
+// bytes, so nothing is fragmented), and the next poll() hands it to receive's IPv4 path: no recursion,
+// and a reply built while it is delivered waits for the poll after. Datagrams to 127.0.0.0/8 carry
+// their destination as source address; 127.0.0.0/8 from the wire is dropped (RFC 1122 §3.2.1.3).
+//
 // Outgoing frames: headers are prepended into the payload buffer's headroom when it has room and the
 // stack holds the buffer's only reference (no copy, and no other view of the block can see the headers
 // being written); otherwise the payload is copied into a new buffer.
@@ -60,6 +66,12 @@ public:
     [[nodiscard]] const interface_stats &stats() const noexcept { return stats_; }
     [[nodiscard]] ethernet_address mac() const noexcept { return cfg_.mac_; }
     [[nodiscard]] ipv4_address addr() const noexcept { return cfg_.addr_; }
+    /// Whether datagrams to `a` are delivered locally: our address or 127.0.0.0/8.
+    [[nodiscard]] bool is_local(ipv4_address a) const noexcept { return a == cfg_.addr_ || a.is_loopback(); }
+    /// The source address of datagrams to `dst`: `dst` itself for 127.0.0.0/8, else our address.
+    [[nodiscard]] ipv4_address source_for(ipv4_address dst) const noexcept { return dst.is_loopback() ? dst : cfg_.addr_; }
+    /// Local datagrams waiting for the next poll().
+    [[nodiscard]] size_t local_queued() const noexcept { return local_.size(); }
 
     // ---- driving ----
 
@@ -70,6 +82,7 @@ public:
     template <class Emit>
     void poll(time_point now, Emit &&emit) {
         run_timers(now);
+        deliver_local(now);
         while (!tx_.empty()) {
             buffer f = std::move(tx_.front());
             tx_.pop_front();
@@ -77,7 +90,7 @@ public:
             emit(std::move(f));
         }
     }
-    /// When poll() next has work: time_point::min() if frames are queued, else the earliest timer,
+    /// When poll() next has work: time_point::min() if frames (or local datagrams) are queued, else the earliest timer,
     /// else nothing.
     [[nodiscard]] std::optional<time_point> poll_at() const noexcept;
 
@@ -137,7 +150,12 @@ private:
 
     void run_timers(time_point now);
     void receive_arp(std::span<const std::byte> packet, time_point now);
-    void receive_ipv4(const buffer &frame, size_t offset, time_point now);
+    /// `local`: a datagram of our own (local delivery), not from the device.
+    void receive_ipv4(const buffer &frame, size_t offset, time_point now, bool local = false);
+    /// Hands the datagrams queued for local delivery before this call to receive_ipv4.
+    void deliver_local(time_point now);
+    /// The largest IPv4 datagram to `dst`: the MTU, or 65535 on the loopback path.
+    [[nodiscard]] size_t mtu_for(ipv4_address dst) const noexcept { return is_local(dst) ? 65535 : cfg_.mtu_; }
     /// Hands a complete datagram (its header bytes `header` when known, for ICMP errors) to its protocol.
     void dispatch(time_point now, const wire::ipv4_repr &ip, std::span<const std::byte> header, buffer payload);
     void receive_icmp(time_point now, const wire::ipv4_repr &ip, const buffer &payload);
@@ -152,6 +170,8 @@ private:
     /// when that is safe (see the file comment), else a copy.
     result<buffer> with_headroom(buffer payload, size_t headroom);
     result<buffer> allocate(size_t size, size_t headroom);
+    /// Builds the IPv4 header and queues the datagram for local delivery.
+    result<void> send_local(ipv4_address dst, wire::ip_protocol protocol, buffer payload);
     /// Prepends the Ethernet header and queues the frame.
     result<void> transmit(buffer packet, ethernet_address dst, wire::ethertype type);
     void send_arp(wire::arp_operation op, ethernet_address dst_mac, ethernet_address target_mac,
@@ -165,6 +185,7 @@ private:
     udp_table udp_;
     tcp_hook *tcp_ = nullptr;
     std::deque<buffer> tx_;
+    std::deque<buffer> local_; // IPv4 datagrams to ourselves (local delivery)
     std::deque<outstanding_ping> pings_;
     std::deque<echo_reply> echo_replies_;
     uint16_t next_ident_;

@@ -1,0 +1,167 @@
+#include "libos/inetstack/backend.hpp"
+
+#include "common/log.hpp"
+#include "libos/inetstack/socket.hpp"
+#include "memory/heap.hpp"
+#include "net/phy/loopback_device.hpp"
+#include "runtime/runtime.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <thread>
+
+namespace demi::inetstack {
+
+result<net::host_config> host_config_from(const rt::config &cfg, const phy::device &dev, alloc_fn alloc,
+                                          std::string *why) {
+    net::host_config hc;
+    auto &ic = hc.iface_;
+    if (!cfg.local_ipv4_addr) {
+        *why = cfg.source + ": demikernel.local_ipv4_addr: missing (the inetstack libOS needs its IPv4 address)";
+        return error(EINVAL);
+    }
+    ic.addr_ = net::ipv4_address::from_network(*cfg.local_ipv4_addr);
+    if (!ic.addr_.is_unicast()) {
+        *why = cfg.source + ": demikernel.local_ipv4_addr: " + ic.addr_.to_string() + " is not a unicast address";
+        return error(EINVAL);
+    }
+    ic.prefix_len_ = ic.addr_.is_loopback() ? 8 : 24;
+    ic.mac_ = cfg.local_link_addr ? net::ethernet_address(*cfg.local_link_addr) : dev.mac();
+    if (cfg.mtu < 576 || cfg.mtu > 9216) {
+        *why = cfg.source + ": inetstack_config.mtu: " + std::to_string(cfg.mtu) + " is outside [576, 9216]";
+        return error(EINVAL);
+    }
+    ic.mtu_ = static_cast<uint16_t>(std::min<size_t>(cfg.mtu, dev.mtu()));
+    if (cfg.mss < 536 || cfg.mss + 40 > ic.mtu_) {
+        *why = cfg.source + ": inetstack_config.mss: " + std::to_string(cfg.mss) + " does not fit the MTU " +
+               std::to_string(ic.mtu_) + " (and must be at least 536)";
+        return error(EINVAL);
+    }
+    for (const auto &[mac_s, ip_s] : cfg.arp_table) {
+        auto mac = rt::parse_mac(mac_s);
+        auto ip = rt::parse_ipv4(ip_s);
+        if (!mac || !ip) {
+            *why = cfg.source + ": inetstack_config.arp_table: bad entry '" + mac_s + ": " + ip_s + "'";
+            return error(EINVAL);
+        }
+        ic.static_arp_.emplace_back(net::ipv4_address::from_network(*ip), net::ethernet_address(*mac));
+    }
+    ic.allocate_ = alloc;
+    auto &tc = hc.tcp_;
+    tc.mss_ = static_cast<uint16_t>(cfg.mss);
+    tc.nodelay_ = cfg.tcp.nodelay;
+    tc.keepalive_ = cfg.tcp.keepalive;
+    if (cfg.tcp.keepalive_time_ms > 0) tc.keepalive_idle_ = std::chrono::milliseconds(cfg.tcp.keepalive_time_ms);
+    if (cfg.tcp.keepalive_interval_ms > 0)
+        tc.keepalive_interval_ = std::chrono::milliseconds(cfg.tcp.keepalive_interval_ms);
+    return hc;
+}
+
+namespace {
+uint64_t seed_of(const rt::config &cfg) {
+    // ISNs and ephemeral ports want unpredictability (RFC 6528, RFC 6056); tests are deterministic
+    // through their simulated devices, not through this seed.
+    return static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()) ^
+           (uint64_t{cfg.local_ipv4_addr.value_or(0)} << 16) ^ reinterpret_cast<uintptr_t>(&cfg);
+}
+
+result<std::unique_ptr<rt::backend>> make(const rt::config &cfg, std::unique_ptr<phy::device> dev, alloc_fn alloc,
+                                          bool may_sleep) {
+    if (!dev) return error(EINVAL);
+    std::string why;
+    auto hc = host_config_from(cfg, *dev, alloc, &why);
+    if (!hc) {
+        std::fprintf(stderr, "demi: %s\n", why.c_str());
+        return hc.err();
+    }
+    return std::unique_ptr<rt::backend>(new backend(cfg, std::move(*hc), std::move(dev), alloc, may_sleep));
+}
+} // namespace
+
+result<std::unique_ptr<rt::backend>> make_backend(const rt::config &cfg, std::unique_ptr<phy::device> dev,
+                                                  alloc_fn alloc) {
+    return make(cfg, std::move(dev), alloc, false);
+}
+
+result<std::unique_ptr<rt::backend>> make_loopback(const rt::config &cfg) {
+    rt::config c = cfg;
+    if (!c.local_ipv4_addr) c.local_ipv4_addr = *rt::parse_ipv4("127.0.0.1");
+    return make(c, std::make_unique<phy::loopback_device>(net::ethernet_address{0x02, 0, 0, 0, 0, 0x01}), nullptr,
+                true);
+}
+
+backend::backend(const rt::config &cfg, net::host_config hc, std::unique_ptr<phy::device> dev, alloc_fn alloc,
+                 bool may_sleep)
+    : cfg_(cfg), dev_(std::move(dev)), rng_(seed_of(cfg)), host_(std::move(hc), *dev_, rng_), alloc_(alloc),
+      may_sleep_(may_sleep) {}
+
+backend::~backend() = default;
+
+result<std::shared_ptr<rt::queue>> backend::socket(rt::runtime &, int domain, int type, int protocol) {
+    if (domain != AF_INET) return error(EAFNOSUPPORT);
+    switch (type) {
+    case SOCK_STREAM:
+        if (protocol != 0 && protocol != IPPROTO_TCP) return error(EPROTONOSUPPORT);
+        return std::shared_ptr<rt::queue>(std::make_shared<tcp_socket>(*this));
+    case SOCK_DGRAM:
+        if (protocol != 0 && protocol != IPPROTO_UDP) return error(EPROTONOSUPPORT);
+        return std::shared_ptr<rt::queue>(std::make_shared<udp_socket>(*this));
+    default:
+        return error(ENOTSUP);
+    }
+}
+
+void backend::add(inetstack::socket *s) { sockets_.push_back(s); }
+
+void backend::remove(inetstack::socket *s) noexcept {
+    auto it = std::find(sockets_.begin(), sockets_.end(), s);
+    if (it == sockets_.end()) return;
+    *it = sockets_.back();
+    sockets_.pop_back();
+}
+
+result<uint16_t> backend::take_tcp_port(uint16_t port) {
+    if (port != 0) {
+        if (!tcp_ports_.insert(port).second) return error(EADDRINUSE);
+        return port;
+    }
+    // RFC 6056 §3.3.1: a random start in the ephemeral range, then the next free port.
+    const uint32_t first = 49152, count = 65536 - first;
+    const uint32_t start = static_cast<uint32_t>(rng_.below(count));
+    for (uint32_t i = 0; i < count; ++i) {
+        const auto p = static_cast<uint16_t>(first + (start + i) % count);
+        if (tcp_ports_.insert(p).second) return p;
+    }
+    return error(EADDRNOTAVAIL);
+}
+
+void backend::release_tcp_port(uint16_t port) noexcept { tcp_ports_.erase(port); }
+
+result<buffer> backend::allocate(size_t size, size_t headroom) noexcept {
+    return alloc_ != nullptr ? alloc_(size, headroom) : mem::heap_allocate(size, headroom);
+}
+
+result<buffer> backend::alloc(size_t size) { return allocate(size, mem::default_headroom); }
+
+bool backend::poll(rt::runtime &rt, duration max_block) {
+    const time_point now = rt.sched().now();
+    const auto &st = host_.iface().stats();
+    const uint64_t before = st.rx_frames_ + st.tx_frames_ + st.local_delivered_;
+    host_.receive(now);
+    host_.poll(now);
+    bool worked = st.rx_frames_ + st.tx_frames_ + st.local_delivered_ != before;
+    // Wakeups only schedule coroutines; none runs (and no socket goes away) during this loop.
+    for (inetstack::socket *s : sockets_) worked |= s->wake(rt.sched());
+    const auto at = host_.poll_at();
+    if (at && *at <= now) return true; // more to do at once: never block
+    if (!worked && may_sleep_ && max_block > duration::zero()) {
+        // Nothing can arrive from outside: sleep until the stack's next timer (or the caller's limit).
+        duration d = max_block;
+        if (at) d = std::min<duration>(d, *at - now);
+        if (d > duration::zero()) std::this_thread::sleep_for(d);
+    }
+    return worked;
+}
+
+} // namespace demi::inetstack

@@ -1,0 +1,60 @@
+// The inetstack backend: one net::host on one phy::device, and the sockets that run on it.
+#pragma once
+
+#include "common/clock.hpp"
+#include "libos/inetstack/inetstack.hpp"
+#include "net/stack/host.hpp"
+#include "runtime/backend.hpp"
+#include "runtime/config.hpp"
+
+#include <cstdint>
+#include <set>
+#include <vector>
+
+namespace demi::inetstack {
+
+class socket;
+
+class backend final : public rt::backend {
+public:
+    /// `may_sleep`: the device cannot receive anything from outside (loopback), so poll() may sleep
+    /// until the stack's next timer.
+    backend(const rt::config &cfg, net::host_config hc, std::unique_ptr<phy::device> dev, alloc_fn alloc,
+            bool may_sleep);
+    ~backend() override;
+
+    [[nodiscard]] std::string_view name() const noexcept override { return "inetstack"; }
+    result<std::shared_ptr<rt::queue>> socket(rt::runtime &rt, int domain, int type, int protocol) override;
+    bool poll(rt::runtime &rt, duration max_block) override;
+    result<buffer> alloc(size_t size) override;
+
+    [[nodiscard]] net::host &host() noexcept { return host_; }
+    [[nodiscard]] const rt::config &cfg() const noexcept { return cfg_; }
+    [[nodiscard]] phy::device &device() noexcept { return *dev_; }
+
+    /// Sockets register while they may have waiters to wake.
+    void add(inetstack::socket *s);
+    void remove(inetstack::socket *s) noexcept;
+
+    /// TCP ports taken by bound sockets (listening or about to be): bind's EADDRINUSE, ephemeral picks.
+    result<uint16_t> take_tcp_port(uint16_t port);
+    void release_tcp_port(uint16_t port) noexcept;
+    /// Buffers of `size` bytes from the I/O allocator, with no headroom need.
+    result<buffer> allocate(size_t size, size_t headroom = 0) noexcept;
+
+private:
+    rt::config cfg_;
+    std::unique_ptr<phy::device> dev_;
+    rng rng_;
+    net::host host_;
+    alloc_fn alloc_;
+    bool may_sleep_;
+    std::vector<inetstack::socket *> sockets_;
+    std::set<uint16_t> tcp_ports_;
+};
+
+/// Builds the host configuration from `cfg` (EINVAL, with *why set, on a missing or bad key).
+result<net::host_config> host_config_from(const rt::config &cfg, const phy::device &dev, alloc_fn alloc,
+                                          std::string *why);
+
+} // namespace demi::inetstack

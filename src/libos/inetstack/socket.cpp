@@ -1,0 +1,522 @@
+#include "libos/inetstack/socket.hpp"
+
+#include "common/log.hpp"
+#include "libos/inetstack/backend.hpp"
+#include "memory/heap.hpp"
+#include "runtime/runtime.hpp"
+
+#include <algorithm>
+#include <arpa/inet.h>
+#include <cerrno>
+#include <cstring>
+#include <netinet/tcp.h>
+
+namespace demi::inetstack {
+
+using rt::failed;
+using rt::op_start;
+using rt::op_task;
+using rt::succeeded;
+
+namespace {
+
+sockaddr_in to_sockaddr(net::ipv4_address a, uint16_t port) {
+    sockaddr_in s{};
+    s.sin_family = AF_INET;
+    s.sin_addr.s_addr = a.to_network();
+    s.sin_port = htons(port);
+    return s;
+}
+
+net::ipv4_address addr_of(const sockaddr_in &s) { return net::ipv4_address::from_network(s.sin_addr.s_addr); }
+
+bool supported_option(int level, int name) {
+    if (level == SOL_SOCKET) return name == SO_LINGER || name == SO_KEEPALIVE || name == SO_REUSEADDR;
+    if (level == IPPROTO_TCP) return name == TCP_NODELAY;
+    return false;
+}
+socklen_t option_size(int level, int name) {
+    return level == SOL_SOCKET && name == SO_LINGER ? sizeof(linger) : sizeof(int);
+}
+
+/// Largest pop: what the stack holds, up to this.
+constexpr size_t max_pop = 1 << 20;
+
+} // namespace
+
+// ---- common ----
+
+socket::socket(backend &b, rt::queue_type t) noexcept : queue(t), be_(&b) {
+    const auto &o = b.cfg().tcp;
+    nodelay_ = o.nodelay ? 1 : 0;
+    keepalive_ = o.keepalive ? 1 : 0;
+    linger_ = {o.linger ? 1 : 0, static_cast<int>(o.linger_seconds)};
+    b.add(this);
+}
+
+result<void> socket::setsockopt(int level, int name, const void *val, socklen_t len) {
+    if (closed()) return error(EBADF);
+    if (!supported_option(level, name)) return error(ENOTSUP);
+    if (level == IPPROTO_TCP && type() != rt::queue_type::tcp) return error(ENOTSUP);
+    if (len < option_size(level, name)) return error(EINVAL);
+    if (level == SOL_SOCKET && name == SO_LINGER) {
+        std::memcpy(&linger_, val, sizeof linger_);
+        if (linger_.l_linger < 0) linger_.l_linger = 0;
+        linger_.l_onoff = linger_.l_onoff != 0 ? 1 : 0;
+        return ok();
+    }
+    int v = 0;
+    std::memcpy(&v, val, sizeof v);
+    v = v != 0 ? 1 : 0;
+    if (level == IPPROTO_TCP) nodelay_ = v;
+    else if (name == SO_KEEPALIVE) keepalive_ = v;
+    else reuseaddr_ = v;
+    return ok();
+}
+
+result<void> socket::getsockopt(int level, int name, void *val, socklen_t *len) {
+    if (closed()) return error(EBADF);
+    if (!supported_option(level, name)) return error(ENOTSUP);
+    if (level == IPPROTO_TCP && type() != rt::queue_type::tcp) return error(ENOTSUP);
+    if (*len < option_size(level, name)) return error(EINVAL);
+    if (level == SOL_SOCKET && name == SO_LINGER) {
+        std::memcpy(val, &linger_, sizeof linger_);
+        *len = sizeof linger_;
+        return ok();
+    }
+    const int v = level == IPPROTO_TCP ? nodelay_ : name == SO_KEEPALIVE ? keepalive_ : reuseaddr_;
+    std::memcpy(val, &v, sizeof v);
+    *len = sizeof v;
+    return ok();
+}
+
+// ---- TCP ----
+
+tcp_socket::tcp_socket(backend &b) noexcept : socket(b, rt::queue_type::tcp) { bound_.sin_family = AF_INET; }
+
+tcp_socket::tcp_socket(backend &b, net::conn_id c) noexcept : tcp_socket(b) {
+    conn_ = c;
+    role_ = role::connected;
+}
+
+tcp_socket::~tcp_socket() {
+    release();
+    be_->remove(this);
+}
+
+const net::tcp::connection *tcp_socket::conn() const noexcept {
+    return conn_ ? be_->host().connection(*conn_) : nullptr;
+}
+
+void tcp_socket::release() noexcept {
+    auto &h = be_->host();
+    if (conn_) {
+        if (linger_.l_onoff != 0 && linger_.l_linger == 0)
+            (void)h.abort(*conn_); // SO_LINGER with a zero timeout: RST (RFC 9293 §3.10.5)
+        else
+            (void)h.close(*conn_); // FIN after the queued data; no linger wait (docs/API.md)
+        conn_.reset();
+    }
+    for (net::conn_id c : ready_) (void)h.abort(c);
+    ready_.clear();
+    if (listener_) {
+        (void)h.tcp_unlisten(*listener_);
+        listener_.reset();
+    }
+    if (port_taken_) {
+        be_->release_tcp_port(ntohs(bound_.sin_port));
+        port_taken_ = false;
+    }
+}
+
+void tcp_socket::close(rt::runtime &rt) {
+    mark_closed();
+    release();
+    be_->remove(this);
+    readers_.notify_all(rt.sched());
+    writers_.notify_all(rt.sched());
+}
+
+bool tcp_socket::wake(rt::scheduler &s) {
+    if (closed()) return false;
+    bool woke = false;
+    if (role_ == role::listening) {
+        if (readers_.empty()) return false;
+        while (auto c = be_->host().tcp_accept(*listener_)) ready_.push_back(*c);
+        if (!ready_.empty()) {
+            readers_.notify_all(s);
+            woke = true;
+        }
+        return woke;
+    }
+    const net::tcp::connection *k = conn();
+    if (!readers_.empty() && (k == nullptr || k->readable() > 0 || k->error() != 0 || k->eof() || k->is_closed())) {
+        readers_.notify_all(s);
+        woke = true;
+    }
+    if (!writers_.empty()) {
+        bool ready = k == nullptr || k->error() != 0 || k->is_closed();
+        if (role_ == role::connecting)
+            ready = ready || (k->current_state() != net::tcp::state::syn_sent &&
+                              k->current_state() != net::tcp::state::syn_received);
+        else
+            ready = ready || k->send_queued() == 0 || k->send_space() >= push_need_;
+        if (ready) {
+            writers_.notify_all(s);
+            woke = true;
+        }
+    }
+    return woke;
+}
+
+result<void> tcp_socket::bind(rt::runtime &, const sockaddr_in &addr) {
+    if (closed()) return error(EBADF);
+    if (port_taken_ || role_ != role::fresh) return error(EINVAL);
+    const net::ipv4_address a = addr_of(addr);
+    if (!a.is_unspecified() && !be_->host().iface().is_local(a)) return error(EADDRNOTAVAIL);
+    auto port = be_->take_tcp_port(ntohs(addr.sin_port));
+    if (!port) return port.err();
+    bound_ = to_sockaddr(a, *port);
+    port_taken_ = true;
+    return ok();
+}
+
+result<void> tcp_socket::listen(rt::runtime &, int backlog) {
+    if (closed()) return error(EBADF);
+    if (role_ == role::listening) return ok();
+    if (role_ != role::fresh) return error(EINVAL);
+    if (!port_taken_) { // like Linux: listen() on an unbound socket binds an ephemeral port
+        auto port = be_->take_tcp_port(0);
+        if (!port) return port.err();
+        bound_ = to_sockaddr(net::ipv4_address{}, *port);
+        port_taken_ = true;
+    }
+    auto l = be_->host().tcp_listen(ntohs(bound_.sin_port), static_cast<size_t>(std::max(backlog, 1)));
+    if (!l) return l.err();
+    listener_ = *l;
+    role_ = role::listening;
+    return ok();
+}
+
+std::optional<completion> tcp_socket::try_accept(rt::runtime &rt) {
+    auto &h = be_->host();
+    if (ready_.empty()) {
+        auto c = h.tcp_accept(*listener_);
+        if (!c) return std::nullopt;
+        ready_.push_back(*c);
+    }
+    const net::conn_id id = ready_.front();
+    ready_.pop_front();
+    const net::tcp::connection *k = h.connection(id);
+    if (k == nullptr) return std::nullopt;
+    const sockaddr_in peer = to_sockaddr(k->tuple().remote_.addr_, k->tuple().remote_.port_);
+    auto s = std::make_shared<tcp_socket>(*be_, id);
+    auto qd = rt.insert(std::move(s)); // on failure the socket's destructor closes the connection
+    if (!qd) return failed(opcode::accept, qd.code());
+    completion c = succeeded(opcode::accept);
+    c.new_qd = *qd;
+    c.addr = peer;
+    return c;
+}
+
+result<void> tcp_socket::accept(rt::runtime &rt, op_start &op) {
+    if (closed()) return error(EBADF);
+    if (role_ != role::listening) return error(EINVAL);
+    if (readers_.empty()) // earlier accepts are served first
+        if (auto c = try_accept(rt)) {
+            op.complete(std::move(*c));
+            return ok();
+        }
+    op.run(accept_later(rt, self()));
+    return ok();
+}
+
+op_task tcp_socket::accept_later(rt::runtime &rt, std::shared_ptr<tcp_socket> self) {
+    for (;;) {
+        co_await self->readers_.wait();
+        if (self->closed()) co_return failed(opcode::accept, ECANCELED);
+        if (auto c = self->try_accept(rt)) {
+            if (!self->ready_.empty()) self->readers_.notify_all(rt.sched()); // the next accept in line
+            co_return std::move(*c);
+        }
+    }
+}
+
+result<void> tcp_socket::connect(rt::runtime &rt, op_start &op, const sockaddr_in &addr) {
+    if (closed()) return error(EBADF);
+    if (role_ == role::connected || role_ == role::listening) return error(EISCONN);
+    if (role_ == role::connecting) return error(EALREADY);
+    const uint16_t local = port_taken_ ? ntohs(bound_.sin_port) : 0;
+    auto c = be_->host().tcp_connect(rt.sched().now(), addr_of(addr), ntohs(addr.sin_port), local);
+    if (!c) return c.err();
+    conn_ = *c;
+    role_ = role::connecting;
+    op.run(connect_later(self()));
+    return ok();
+}
+
+op_task tcp_socket::connect_later(std::shared_ptr<tcp_socket> self) {
+    for (;;) {
+        co_await self->writers_.wait();
+        if (self->closed()) co_return failed(opcode::connect, ECANCELED);
+        const net::tcp::connection *k = self->conn();
+        const int err = k == nullptr ? ECONNABORTED : k->error() != 0 ? k->error() : k->is_closed() ? ECONNREFUSED : 0;
+        if (err != 0) {
+            // The attempt is over: the socket may connect again (as after a failed connect(2)).
+            (void)self->be_->host().close(*self->conn_);
+            self->conn_.reset();
+            self->role_ = role::fresh;
+            co_return failed(opcode::connect, err);
+        }
+        const auto st = k->current_state();
+        if (st != net::tcp::state::syn_sent && st != net::tcp::state::syn_received) {
+            self->role_ = role::connected;
+            co_return succeeded(opcode::connect);
+        }
+    }
+}
+
+bool tcp_socket::try_send(const buffer &data, int *err) {
+    auto r = be_->host().send(*conn_, data);
+    if (r) return true;
+    if (r.code() == EAGAIN) {
+        push_need_ = data.size();
+        return false;
+    }
+    *err = r.code() == EPIPE ? ECONNRESET : r.code();
+    return false;
+}
+
+result<void> tcp_socket::push(rt::runtime &rt, op_start &op, const buffer &data) {
+    if (closed()) return error(EBADF);
+    if (role_ != role::connected) return error(ENOTCONN);
+    const uint64_t ticket = push_next_++;
+    if (ticket == push_serving_) {
+        int err = 0;
+        if (try_send(data, &err) || err != 0) {
+            ++push_serving_;
+            op.complete(err != 0 ? failed(opcode::push, err) : succeeded(opcode::push));
+            return ok();
+        }
+    }
+    // The buffer travels with the coroutine (free-protection) until the stack takes it.
+    op.run(push_later(rt, self(), data, ticket));
+    return ok();
+}
+
+op_task tcp_socket::push_later(rt::runtime &rt, std::shared_ptr<tcp_socket> self, buffer data, uint64_t ticket) {
+    for (;;) {
+        co_await self->writers_.wait();
+        if (self->closed()) {
+            if (ticket == self->push_serving_) ++self->push_serving_;
+            co_return failed(opcode::push, ECANCELED);
+        }
+        if (ticket != self->push_serving_) continue;
+        int err = 0;
+        if (self->try_send(data, &err) || err != 0) {
+            ++self->push_serving_;
+            self->writers_.notify_all(rt.sched()); // the next push in line
+            co_return err != 0 ? failed(opcode::push, err) : succeeded(opcode::push);
+        }
+    }
+}
+
+bool tcp_socket::try_recv(completion &c) {
+    auto &h = be_->host();
+    const net::tcp::connection *k = conn();
+    if (k != nullptr && k->readable() > 0) {
+        const size_t n = std::min(k->readable(), max_pop);
+        auto b = be_->allocate(n, mem::default_headroom);
+        if (!b) {
+            c.error = b.code();
+            return true;
+        }
+        auto got = h.recv(*conn_, b->bytes());
+        if (!got) {
+            c.error = got.code();
+            return true;
+        }
+        if (*got < b->size()) b->trim_back(b->size() - *got);
+        c.data = std::move(*b);
+        return true;
+    }
+    auto r = h.recv(*conn_, {});
+    if (r) return true; // end of stream: an empty completion
+    if (r.code() == EAGAIN) return false;
+    c.error = r.code();
+    return true;
+}
+
+result<void> tcp_socket::pop(rt::runtime &rt, op_start &op) {
+    if (closed()) return error(EBADF);
+    if (role_ != role::connected) return error(ENOTCONN);
+    const uint64_t ticket = pop_next_++;
+    if (ticket == pop_serving_ && try_recv(op.result())) {
+        ++pop_serving_;
+        op.complete();
+    } else {
+        op.run(pop_later(rt, self(), ticket));
+    }
+    return ok();
+}
+
+op_task tcp_socket::pop_later(rt::runtime &rt, std::shared_ptr<tcp_socket> self, uint64_t ticket) {
+    for (;;) {
+        co_await self->readers_.wait();
+        if (self->closed()) co_return failed(opcode::pop, ECANCELED);
+        if (ticket != self->pop_serving_) continue;
+        completion c = succeeded(opcode::pop);
+        if (self->try_recv(c)) {
+            ++self->pop_serving_;
+            self->readers_.notify_all(rt.sched()); // the next pop in line may find data waiting
+            co_return c;
+        }
+    }
+}
+
+result<sockaddr_in> tcp_socket::getpeername() {
+    if (closed()) return error(EBADF);
+    const net::tcp::connection *k = conn();
+    if (role_ != role::connected || k == nullptr) return error(ENOTCONN);
+    return to_sockaddr(k->tuple().remote_.addr_, k->tuple().remote_.port_);
+}
+
+result<sockaddr_in> tcp_socket::getsockname() {
+    if (closed()) return error(EBADF);
+    if (const net::tcp::connection *k = conn()) return to_sockaddr(k->tuple().local_.addr_, k->tuple().local_.port_);
+    return bound_;
+}
+
+// ---- UDP ----
+
+udp_socket::udp_socket(backend &b) noexcept : socket(b, rt::queue_type::udp), id_(b.host().iface().udp_open()) {}
+
+udp_socket::~udp_socket() {
+    release();
+    be_->remove(this);
+}
+
+void udp_socket::release() noexcept {
+    if (open_) {
+        (void)be_->host().iface().udp_close(id_);
+        open_ = false;
+    }
+    next_.reset();
+}
+
+void udp_socket::close(rt::runtime &rt) {
+    mark_closed();
+    release();
+    be_->remove(this);
+    readers_.notify_all(rt.sched());
+    writers_.notify_all(rt.sched());
+}
+
+bool udp_socket::wake(rt::scheduler &s) {
+    if (closed() || readers_.empty()) return false;
+    if (!next_) {
+        auto d = be_->host().iface().udp_recv(id_);
+        if (!d) return false;
+        next_ = std::move(*d);
+    }
+    readers_.notify_all(s);
+    return true;
+}
+
+result<void> udp_socket::bind(rt::runtime &, const sockaddr_in &addr) {
+    if (closed()) return error(EBADF);
+    auto &ifc = be_->host().iface();
+    auto local = ifc.udp_local(id_);
+    if (local && local->port_ != 0) return error(EINVAL);
+    auto r = ifc.udp_bind(id_, addr_of(addr), ntohs(addr.sin_port));
+    if (!r) return r.err();
+    return ok();
+}
+
+result<void> udp_socket::connect(rt::runtime &, op_start &op, const sockaddr_in &addr) {
+    if (closed()) return error(EBADF);
+    if (addr.sin_port == 0) return error(EINVAL);
+    auto &ifc = be_->host().iface();
+    if (auto local = ifc.udp_local(id_); local && local->port_ == 0)
+        if (auto r = ifc.udp_bind(id_, net::ipv4_address{}, 0); !r) return r.err();
+    peer_ = addr;
+    op.complete();
+    return ok();
+}
+
+result<void> udp_socket::push(rt::runtime &rt, op_start &op, const buffer &data) {
+    if (closed()) return error(EBADF);
+    if (!peer_) return error(EDESTADDRREQ);
+    return send(rt, op, data, *peer_);
+}
+
+result<void> udp_socket::pushto(rt::runtime &rt, op_start &op, const buffer &data, const sockaddr_in &addr) {
+    if (closed()) return error(EBADF);
+    return send(rt, op, data, addr);
+}
+
+result<void> udp_socket::send(rt::runtime &rt, op_start &op, const buffer &data, const sockaddr_in &to) {
+    if (data.size() > 65507) return error(EMSGSIZE);
+    if (to.sin_port == 0) return error(EINVAL);
+    // The stack takes the datagram at once (copying it unless the application let go of the buffer);
+    // the frame leaves with the next poll.
+    auto r = be_->host().iface().udp_sendto(rt.sched().now(), id_, {addr_of(to), ntohs(to.sin_port)}, data);
+    op.complete(r ? succeeded(opcode::push) : failed(opcode::push, r.code()));
+    return ok();
+}
+
+bool udp_socket::try_recv(completion &c) {
+    std::optional<net::udp_datagram> d;
+    if (next_) {
+        d = std::move(next_);
+        next_.reset();
+    } else if (auto r = be_->host().iface().udp_recv(id_)) {
+        d = std::move(*r);
+    } else {
+        return false;
+    }
+    c.data = std::move(d->payload_);
+    c.addr = to_sockaddr(d->src_.addr_, d->src_.port_);
+    return true;
+}
+
+result<void> udp_socket::pop(rt::runtime &rt, op_start &op) {
+    if (closed()) return error(EBADF);
+    const uint64_t ticket = pop_next_++;
+    if (ticket == pop_serving_ && try_recv(op.result())) {
+        ++pop_serving_;
+        op.complete();
+    } else {
+        op.run(pop_later(rt, self(), ticket));
+    }
+    return ok();
+}
+
+op_task udp_socket::pop_later(rt::runtime &rt, std::shared_ptr<udp_socket> self, uint64_t ticket) {
+    for (;;) {
+        co_await self->readers_.wait();
+        if (self->closed()) co_return failed(opcode::pop, ECANCELED);
+        if (ticket != self->pop_serving_) continue;
+        completion c = succeeded(opcode::pop);
+        if (self->try_recv(c)) {
+            ++self->pop_serving_;
+            self->readers_.notify_all(rt.sched());
+            co_return c;
+        }
+    }
+}
+
+result<sockaddr_in> udp_socket::getpeername() {
+    if (closed()) return error(EBADF);
+    if (!peer_) return error(ENOTCONN);
+    return *peer_;
+}
+
+result<sockaddr_in> udp_socket::getsockname() {
+    if (closed()) return error(EBADF);
+    auto l = be_->host().iface().udp_local(id_);
+    if (!l) return l.err();
+    return to_sockaddr(l->addr_, l->port_);
+}
+
+} // namespace demi::inetstack

@@ -1,0 +1,380 @@
+// The inetstack backend between two runtimes in one thread, over two back-to-back in-memory devices
+// (phy::queue_device): TCP and UDP echo byte-exact up to 1 MiB, close and cancel paths, refused
+// connections, many connections, configuration errors. Driven through the rt layer: socket(), start()
+// with the queue's method, and one poll of each runtime per round.
+#include "libos/inetstack/backend.hpp"
+#include "libos/inetstack/inetstack.hpp"
+#include "memory/heap.hpp"
+#include "net/phy/queue_device.hpp"
+#include "runtime/runtime.hpp"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/tcp.h>
+
+#include <chrono>
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <vector>
+
+namespace demi::inetstack::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+const steady_clock_source &clock() {
+    static const steady_clock_source c;
+    return c;
+}
+
+sockaddr_in address(const char *ip, uint16_t port) {
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = inet_addr(ip);
+    return a;
+}
+
+buffer patterned(size_t n, uint32_t seed) {
+    auto b = mem::heap_allocate(n);
+    EXPECT_TRUE(b.has_value());
+    for (size_t i = 0; i < n; ++i) b->data()[i] = std::byte(static_cast<uint8_t>((i * 131 + seed * 7 + (i >> 8)) & 0xff));
+    return std::move(*b);
+}
+
+bool matches(std::span<const std::byte> got, size_t offset, uint32_t seed) {
+    for (size_t i = 0; i < got.size(); ++i)
+        if (got[i] != std::byte(static_cast<uint8_t>(((offset + i) * 131 + seed * 7 + ((offset + i) >> 8)) & 0xff)))
+            return false;
+    return true;
+}
+
+rt::config config_for(const char *ip) {
+    rt::config c;
+    c.local_ipv4_addr = rt::parse_ipv4(ip);
+    return c;
+}
+
+/// One libOS instance: a runtime whose backend is inetstack over `dev`.
+struct node {
+    std::unique_ptr<rt::runtime> rt;
+
+    node(const char *ip, std::unique_ptr<phy::device> dev) {
+        auto cfg = config_for(ip);
+        auto b = make_backend(cfg, std::move(dev));
+        EXPECT_TRUE(b.has_value());
+        rt = std::make_unique<rt::runtime>(std::move(*b), cfg, clock());
+    }
+    int socket(int type) {
+        auto q = rt->dev().socket(*rt, AF_INET, type, 0);
+        EXPECT_TRUE(q.has_value());
+        auto qd = rt->insert(std::move(*q));
+        EXPECT_TRUE(qd.has_value());
+        return *qd;
+    }
+    rt::queue &q(int qd) { return *rt->find(qd); }
+    result<qtoken> accept(int qd) {
+        return rt->start(qd, opcode::accept, [&](rt::op_start &op) { return q(qd).accept(*rt, op); });
+    }
+    result<qtoken> connect(int qd, const sockaddr_in &a) {
+        return rt->start(qd, opcode::connect, [&](rt::op_start &op) { return q(qd).connect(*rt, op, a); });
+    }
+    result<qtoken> push(int qd, const buffer &b) {
+        return rt->start(qd, opcode::push, [&](rt::op_start &op) { return q(qd).push(*rt, op, b); });
+    }
+    result<qtoken> pushto(int qd, const buffer &b, const sockaddr_in &a) {
+        return rt->start(qd, opcode::push, [&](rt::op_start &op) { return q(qd).pushto(*rt, op, b, a); });
+    }
+    result<qtoken> pop(int qd) {
+        return rt->start(qd, opcode::pop, [&](rt::op_start &op) { return q(qd).pop(*rt, op); });
+    }
+    bool done(qtoken qt) {
+        auto *s = rt->tokens().find(qt);
+        return s != nullptr && s->done;
+    }
+    void poll() { (void)rt->drive(std::chrono::nanoseconds(0), [] { return false; }); }
+};
+
+class inetstack : public ::testing::Test {
+protected:
+    inetstack() {
+        auto da = std::make_unique<phy::queue_device>(net::ethernet_address{0x02, 0, 0, 0, 0, 0x0a});
+        auto db = std::make_unique<phy::queue_device>(net::ethernet_address{0x02, 0, 0, 0, 0, 0x0b});
+        da->peer_ = db.get();
+        db->peer_ = da.get();
+        a_ = std::make_unique<node>("10.0.0.1", std::move(da));
+        b_ = std::make_unique<node>("10.0.0.2", std::move(db));
+    }
+    ~inetstack() override {
+        // Coroutines of one node may hold sockets of that node only; tear down in order.
+        a_.reset();
+        b_.reset();
+    }
+
+    /// Polls both nodes until `done()` (false after 10 s).
+    bool pump(const std::function<bool()> &done) {
+        const auto until = std::chrono::steady_clock::now() + 10s;
+        while (!done()) {
+            if (std::chrono::steady_clock::now() > until) return false;
+            a_->poll();
+            b_->poll();
+        }
+        return true;
+    }
+    completion finish(node &n, qtoken qt) {
+        EXPECT_TRUE(pump([&] { return n.done(qt); })) << "token never completed";
+        auto c = n.rt->wait(qt, std::chrono::nanoseconds(0));
+        EXPECT_TRUE(c.has_value());
+        return c ? std::move(*c) : completion{};
+    }
+    /// A connected pair: (client qd on a_, server qd on b_), and the listener on b_.
+    struct pair {
+        int client, server, listener;
+    };
+    pair connect_pair(uint16_t port) {
+        int ls = b_->socket(SOCK_STREAM);
+        auto any = address("0.0.0.0", port);
+        EXPECT_TRUE(b_->q(ls).bind(*b_->rt, any).has_value());
+        EXPECT_TRUE(b_->q(ls).listen(*b_->rt, 16).has_value());
+        int cs = a_->socket(SOCK_STREAM);
+        auto at = b_->accept(ls);
+        auto ct = a_->connect(cs, address("10.0.0.2", port));
+        EXPECT_TRUE(at.has_value() && ct.has_value());
+        completion c = finish(*a_, *ct);
+        completion a = finish(*b_, *at);
+        EXPECT_EQ(c.error, 0);
+        EXPECT_EQ(a.error, 0);
+        EXPECT_EQ(a.addr.sin_addr.s_addr, inet_addr("10.0.0.1"));
+        return {cs, a.new_qd, ls};
+    }
+    /// Pops `n` bytes from `qd` on `from` and checks the pattern.
+    ::testing::AssertionResult receive(node &from, int qd, size_t n, uint32_t seed) {
+        size_t got = 0;
+        while (got < n) {
+            auto qt = from.pop(qd);
+            if (!qt) return ::testing::AssertionFailure() << "pop: " << qt.code();
+            completion r = finish(from, *qt);
+            if (r.error != 0) return ::testing::AssertionFailure() << "pop failed: " << r.error;
+            if (r.data.empty()) return ::testing::AssertionFailure() << "end of stream after " << got;
+            if (got + r.data.size() > n) return ::testing::AssertionFailure() << "too many bytes";
+            if (!matches(r.data.bytes(), got, seed)) return ::testing::AssertionFailure() << "bytes differ at " << got;
+            got += r.data.size();
+        }
+        return ::testing::AssertionSuccess();
+    }
+
+    std::unique_ptr<node> a_, b_;
+};
+
+TEST_F(inetstack, tcp_echo_byte_exact_up_to_one_mebibyte) {
+    pair p = connect_pair(7000);
+    for (size_t n : {size_t{1}, size_t{1460}, size_t{1461}, size_t{65536}, size_t{300000}, size_t{1} << 20}) {
+        const auto seed = static_cast<uint32_t>(n);
+        auto pt = a_->push(p.client, patterned(n, seed));
+        ASSERT_TRUE(pt.has_value());
+        // The server echoes what it pops as it arrives.
+        size_t echoed = 0;
+        std::vector<qtoken> echoes;
+        while (echoed < n) {
+            auto qt = b_->pop(p.server);
+            ASSERT_TRUE(qt.has_value());
+            completion r = finish(*b_, *qt);
+            ASSERT_EQ(r.error, 0);
+            ASSERT_FALSE(r.data.empty());
+            ASSERT_TRUE(matches(r.data.bytes(), echoed, seed)) << "size " << n << " at " << echoed;
+            echoed += r.data.size();
+            auto et = b_->push(p.server, r.data);
+            ASSERT_TRUE(et.has_value());
+            echoes.push_back(*et);
+        }
+        EXPECT_EQ(echoed, n);
+        EXPECT_TRUE(receive(*a_, p.client, n, seed)) << "size " << n;
+        EXPECT_EQ(finish(*a_, *pt).error, 0);
+        for (qtoken qt : echoes) EXPECT_EQ(finish(*b_, qt).error, 0);
+    }
+    // Addresses.
+    auto peer = a_->q(p.client).getpeername();
+    ASSERT_TRUE(peer.has_value());
+    EXPECT_EQ(peer->sin_addr.s_addr, inet_addr("10.0.0.2"));
+    EXPECT_EQ(ntohs(peer->sin_port), 7000);
+    auto local = a_->q(p.client).getsockname();
+    ASSERT_TRUE(local.has_value());
+    EXPECT_EQ(local->sin_addr.s_addr, inet_addr("10.0.0.1"));
+    auto speer = b_->q(p.server).getpeername();
+    ASSERT_TRUE(speer.has_value());
+    EXPECT_EQ(speer->sin_port, local->sin_port);
+    // Graceful close: the server sees the end of the stream.
+    ASSERT_TRUE(a_->rt->close(p.client).has_value());
+    auto qt = b_->pop(p.server);
+    ASSERT_TRUE(qt.has_value());
+    completion eos = finish(*b_, *qt);
+    EXPECT_EQ(eos.error, 0);
+    EXPECT_TRUE(eos.data.empty());
+}
+
+TEST_F(inetstack, udp_echo_with_source_addresses) {
+    int sa = a_->socket(SOCK_DGRAM);
+    int sb = b_->socket(SOCK_DGRAM);
+    ASSERT_TRUE(a_->q(sa).bind(*a_->rt, address("10.0.0.1", 5000)).has_value());
+    ASSERT_TRUE(b_->q(sb).bind(*b_->rt, address("0.0.0.0", 5001)).has_value());
+    for (size_t n : {size_t{1}, size_t{100}, size_t{1472}}) {
+        const auto seed = static_cast<uint32_t>(n);
+        auto rt_b = b_->pop(sb);
+        ASSERT_TRUE(rt_b.has_value());
+        auto pt = a_->pushto(sa, patterned(n, seed), address("10.0.0.2", 5001));
+        ASSERT_TRUE(pt.has_value());
+        EXPECT_EQ(finish(*a_, *pt).error, 0);
+        completion d = finish(*b_, *rt_b);
+        ASSERT_EQ(d.error, 0);
+        ASSERT_EQ(d.data.size(), n);
+        EXPECT_TRUE(matches(d.data.bytes(), 0, seed));
+        EXPECT_EQ(d.addr.sin_addr.s_addr, inet_addr("10.0.0.1"));
+        EXPECT_EQ(ntohs(d.addr.sin_port), 5000);
+        // Echo to the sender.
+        auto et = b_->pushto(sb, d.data, d.addr);
+        ASSERT_TRUE(et.has_value());
+        auto rt_a = a_->pop(sa);
+        ASSERT_TRUE(rt_a.has_value());
+        completion e = finish(*a_, *rt_a);
+        ASSERT_EQ(e.data.size(), n);
+        EXPECT_TRUE(matches(e.data.bytes(), 0, seed));
+        EXPECT_EQ(ntohs(e.addr.sin_port), 5001);
+        EXPECT_EQ(finish(*b_, *et).error, 0);
+    }
+    // No fragmentation on the wire: a datagram above the MTU fails its push.
+    auto big = a_->pushto(sa, patterned(1473, 0), address("10.0.0.2", 5001));
+    ASSERT_TRUE(big.has_value());
+    EXPECT_EQ(finish(*a_, *big).error, EMSGSIZE);
+    // A connected UDP socket pushes to its default peer.
+    int sc = a_->socket(SOCK_DGRAM);
+    EXPECT_EQ(a_->push(sc, patterned(8, 1)).code(), EDESTADDRREQ);
+    auto ct = a_->connect(sc, address("10.0.0.2", 5001));
+    ASSERT_TRUE(ct.has_value());
+    EXPECT_EQ(finish(*a_, *ct).error, 0);
+    auto pt = a_->push(sc, patterned(8, 1));
+    ASSERT_TRUE(pt.has_value());
+    auto rt_b = b_->pop(sb);
+    ASSERT_TRUE(rt_b.has_value());
+    completion d = finish(*b_, *rt_b);
+    EXPECT_EQ(d.data.size(), 8u);
+    EXPECT_EQ(finish(*a_, *pt).error, 0);
+}
+
+TEST_F(inetstack, close_cancels_pending_pop_and_accept) {
+    pair p = connect_pair(7001);
+    auto pop = b_->pop(p.server);
+    ASSERT_TRUE(pop.has_value());
+    auto acc = b_->accept(p.listener);
+    ASSERT_TRUE(acc.has_value());
+    for (int i = 0; i < 10; ++i) {
+        a_->poll();
+        b_->poll();
+    }
+    EXPECT_FALSE(b_->done(*pop));
+    ASSERT_TRUE(b_->rt->close(p.server).has_value());
+    ASSERT_TRUE(b_->rt->close(p.listener).has_value());
+    completion c = finish(*b_, *pop);
+    EXPECT_EQ(c.error, ECANCELED);
+    EXPECT_EQ(c.op, opcode::pop);
+    EXPECT_EQ(finish(*b_, *acc).error, ECANCELED);
+    // The client sees the server's FIN.
+    auto qt = a_->pop(p.client);
+    ASSERT_TRUE(qt.has_value());
+    completion eos = finish(*a_, *qt);
+    EXPECT_EQ(eos.error, 0);
+    EXPECT_TRUE(eos.data.empty());
+}
+
+TEST_F(inetstack, connect_refused_and_reset) {
+    int cs = a_->socket(SOCK_STREAM);
+    auto ct = a_->connect(cs, address("10.0.0.2", 9));
+    ASSERT_TRUE(ct.has_value());
+    completion c = finish(*a_, *ct);
+    EXPECT_EQ(c.error, ECONNREFUSED);
+    EXPECT_EQ(c.op, opcode::connect);
+    EXPECT_EQ(a_->push(cs, patterned(4, 0)).code(), ENOTCONN);
+    // A zero linger makes close a reset: the peer's pop fails with ECONNRESET.
+    pair p = connect_pair(7002);
+    linger l{1, 0};
+    ASSERT_TRUE(a_->q(p.client).setsockopt(SOL_SOCKET, SO_LINGER, &l, sizeof l).has_value());
+    auto pop = b_->pop(p.server);
+    ASSERT_TRUE(pop.has_value());
+    ASSERT_TRUE(a_->rt->close(p.client).has_value());
+    EXPECT_EQ(finish(*b_, *pop).error, ECONNRESET);
+}
+
+TEST_F(inetstack, many_connections) {
+    constexpr int n = 64;
+    int ls = b_->socket(SOCK_STREAM);
+    ASSERT_TRUE(b_->q(ls).bind(*b_->rt, address("10.0.0.2", 8000)).has_value());
+    ASSERT_TRUE(b_->q(ls).listen(*b_->rt, n).has_value());
+    std::vector<int> clients;
+    std::vector<qtoken> connects;
+    for (int i = 0; i < n; ++i) {
+        clients.push_back(a_->socket(SOCK_STREAM));
+        auto ct = a_->connect(clients.back(), address("10.0.0.2", 8000));
+        ASSERT_TRUE(ct.has_value());
+        connects.push_back(*ct);
+    }
+    std::vector<int> servers;
+    for (int i = 0; i < n; ++i) {
+        auto at = b_->accept(ls);
+        ASSERT_TRUE(at.has_value());
+        completion a = finish(*b_, *at);
+        ASSERT_EQ(a.error, 0);
+        servers.push_back(a.new_qd);
+    }
+    for (qtoken qt : connects) EXPECT_EQ(finish(*a_, qt).error, 0);
+    for (int i = 0; i < n; ++i) ASSERT_TRUE(a_->push(clients[i], patterned(100, static_cast<uint32_t>(i))).has_value());
+    for (int s : servers) {
+        auto qt = b_->pop(s);
+        ASSERT_TRUE(qt.has_value());
+        completion r = finish(*b_, *qt);
+        ASSERT_EQ(r.error, 0);
+        ASSERT_TRUE(b_->push(s, r.data).has_value());
+    }
+    for (int i = 0; i < n; ++i) EXPECT_TRUE(receive(*a_, clients[i], 100, static_cast<uint32_t>(i))) << i;
+    for (int qd : clients) EXPECT_TRUE(a_->rt->close(qd).has_value());
+    for (int qd : servers) EXPECT_TRUE(b_->rt->close(qd).has_value());
+}
+
+TEST_F(inetstack, bind_rules) {
+    int s = a_->socket(SOCK_STREAM);
+    EXPECT_EQ(a_->q(s).bind(*a_->rt, address("10.0.0.9", 80)).code(), EADDRNOTAVAIL);
+    ASSERT_TRUE(a_->q(s).bind(*a_->rt, address("10.0.0.1", 80)).has_value());
+    EXPECT_EQ(a_->q(s).bind(*a_->rt, address("10.0.0.1", 81)).code(), EINVAL);
+    int t = a_->socket(SOCK_STREAM);
+    EXPECT_EQ(a_->q(t).bind(*a_->rt, address("0.0.0.0", 80)).code(), EADDRINUSE);
+    int u = a_->socket(SOCK_DGRAM);
+    EXPECT_EQ(a_->q(u).bind(*a_->rt, address("10.0.0.9", 80)).code(), EADDRNOTAVAIL);
+    int one = 1;
+    EXPECT_EQ(a_->q(u).setsockopt(IPPROTO_TCP, TCP_NODELAY, &one, sizeof one).code(), ENOTSUP);
+}
+
+TEST(inetstack_config, local_address_is_required_and_keys_are_checked) {
+    rt::config cfg;
+    auto dev = [] { return std::make_unique<phy::queue_device>(net::ethernet_address{0x02, 0, 0, 0, 0, 1}); };
+    EXPECT_EQ(make_backend(cfg, dev()).code(), EINVAL);
+    cfg.local_ipv4_addr = rt::parse_ipv4("10.0.0.1");
+    cfg.arp_table["02:00:00:00:00:02"] = "10.0.0.2";
+    auto b = make_backend(cfg, dev());
+    ASSERT_TRUE(b.has_value());
+    auto &be = static_cast<backend &>(**b);
+    EXPECT_EQ(be.name(), "inetstack");
+    auto mac = be.host().iface().arp_lookup(net::ipv4_address{10, 0, 0, 2}, time_point{});
+    ASSERT_TRUE(mac.has_value());
+    EXPECT_EQ(*mac, (net::ethernet_address{0x02, 0, 0, 0, 0, 2}));
+    cfg.arp_table["nonsense"] = "10.0.0.3";
+    EXPECT_EQ(make_backend(cfg, dev()).code(), EINVAL);
+    cfg.arp_table.erase("nonsense");
+    cfg.mss = 1480; // does not fit a 1500-byte MTU with 40 bytes of headers
+    EXPECT_EQ(make_backend(cfg, dev()).code(), EINVAL);
+    // Without a NIC the address defaults to 127.0.0.1.
+    auto lo = make_loopback(rt::config{});
+    ASSERT_TRUE(lo.has_value());
+    EXPECT_EQ(static_cast<backend &>(**lo).host().iface().addr(), (net::ipv4_address{127, 0, 0, 1}));
+}
+
+} // namespace
+} // namespace demi::inetstack::test
