@@ -2,6 +2,9 @@
 // to the runtime after checking the arguments that are not the queue's business.
 #include "common/log.hpp"
 #include "libos/catnap/catnap.hpp"
+#if DEMI_HAVE_DPDK
+#include "libos/catnip/catnip.hpp"
+#endif
 #include "libos/registry.hpp"
 #include "runtime/memory_queue.hpp"
 #include "runtime/runtime.hpp"
@@ -27,7 +30,11 @@ struct backend_entry {
 // error message can say so.
 constexpr backend_entry known_backends[] = {
     {"catnap", &catnap::make},
+#if DEMI_HAVE_DPDK
+    {"catnip", &catnip::make},
+#else
     {"catnip", nullptr},
+#endif
     {"catpowder", nullptr},
     {"catmem", nullptr},
     {"catcollar", nullptr},

@@ -23,7 +23,7 @@
 
 namespace {
 
-using namespace demi::libos::catnip;
+using namespace demi::catnip;
 using demi::buffer;
 
 demi::rt::config base_config() {
@@ -315,7 +315,7 @@ TEST_F(Catnip, StackChecksumSeedIsWhatDpdkOffloadExpects) {
                 u.payload_ = payload;
                 u.emit(std::span(f).subspan(34), src, dst, caps);
             }
-            auto c = demi::libos::catnip::detail::dpdk_l4_checksums(f);
+            auto c = demi::catnip::detail::dpdk_l4_checksums(f);
             ASSERT_TRUE(c);
             if (offload)
                 EXPECT_EQ(c->field, c->pseudo_seed) << "proto " << proto;

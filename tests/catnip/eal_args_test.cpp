@@ -7,8 +7,8 @@
 
 namespace {
 
-using demi::libos::catnip::eal_arguments;
-using demi::libos::catnip::eal_environment;
+using demi::catnip::eal_arguments;
+using demi::catnip::eal_environment;
 using strings = std::vector<std::string>;
 
 eal_environment env(long free_pages = 0, std::optional<std::string> eal_init = {}) {
@@ -31,7 +31,7 @@ TEST(CatnipEalArgs, DefaultsWithFreeHugepages) {
     demi::rt::config cfg;
     EXPECT_EQ(eal_arguments(cfg, env(512)), (strings{"--no-pci", "--in-memory", "--file-prefix=demi-4242", "--log-level=4"}));
     // Too few free pages for a pool: no hugepages.
-    EXPECT_TRUE(has(eal_arguments(cfg, env(demi::libos::catnip::min_free_hugepages - 1)), "--no-huge"));
+    EXPECT_TRUE(has(eal_arguments(cfg, env(demi::catnip::min_free_hugepages - 1)), "--no-huge"));
 }
 
 TEST(CatnipEalArgs, ConfigListIsKeptAndCompleted) {

@@ -38,7 +38,7 @@ namespace {
 using namespace std::chrono_literals;
 using demi::buffer;
 using demi::time_point;
-using namespace demi::libos::catnip;
+using namespace demi::catnip;
 
 constexpr unsigned char raw_type[2] = {0x88, 0xb5}; // IEEE local experimental EtherType
 enum : unsigned char { t_data = 1, t_end = 3, t_end_ack = 4, t_ping = 5 };

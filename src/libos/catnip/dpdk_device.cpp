@@ -14,7 +14,7 @@
 
 #include "common/log.hpp"
 
-namespace demi::libos::catnip {
+namespace demi::catnip {
 
 namespace {
 
@@ -321,4 +321,4 @@ result<l4_checksums> dpdk_l4_checksums(std::span<const std::byte> frame) noexcep
 
 } // namespace detail
 
-} // namespace demi::libos::catnip
+} // namespace demi::catnip

@@ -31,7 +31,7 @@
 #include "net/phy/device.hpp"
 #include "runtime/config.hpp"
 
-namespace demi::libos::catnip {
+namespace demi::catnip {
 
 struct dpdk_device_stats {
     std::uint64_t rx_frames = 0;
@@ -100,4 +100,4 @@ struct l4_checksums {
 [[nodiscard]] result<l4_checksums> dpdk_l4_checksums(std::span<const std::byte> frame) noexcept;
 } // namespace detail
 
-} // namespace demi::libos::catnip
+} // namespace demi::catnip

@@ -8,7 +8,7 @@
 #include <algorithm>
 #include <mutex>
 
-namespace demi::libos::catnip {
+namespace demi::catnip {
 
 namespace {
 
@@ -97,4 +97,4 @@ std::vector<std::string> eal_started_arguments() {
     return st.attempted && st.code == 0 ? st.args : std::vector<std::string>{};
 }
 
-} // namespace demi::libos::catnip
+} // namespace demi::catnip

@@ -30,7 +30,7 @@
 #include "common/result.hpp"
 #include "runtime/config.hpp"
 
-namespace demi::libos::catnip {
+namespace demi::catnip {
 
 /// What eal_arguments reads from the process, passed in so the function stays pure.
 struct eal_environment {
@@ -59,4 +59,4 @@ result<void> eal_start(const rt::config &cfg);
 /// The arguments the EAL was started with (empty before a successful eal_start).
 [[nodiscard]] std::vector<std::string> eal_started_arguments();
 
-} // namespace demi::libos::catnip
+} // namespace demi::catnip

@@ -10,7 +10,7 @@
 #include <sstream>
 #include <string_view>
 
-namespace demi::libos::catnip {
+namespace demi::catnip {
 
 namespace {
 
@@ -85,4 +85,4 @@ eal_environment current_eal_environment() {
     return e;
 }
 
-} // namespace demi::libos::catnip
+} // namespace demi::catnip

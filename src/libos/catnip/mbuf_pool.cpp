@@ -12,7 +12,7 @@
 #include "common/log.hpp"
 #include "memory/heap.hpp"
 
-namespace demi::libos::catnip {
+namespace demi::catnip {
 
 namespace {
 
@@ -150,4 +150,4 @@ result<buffer> mbuf_pool::alloc(std::size_t n, std::size_t headroom) noexcept {
     return wrap(m);
 }
 
-} // namespace demi::libos::catnip
+} // namespace demi::catnip

@@ -29,7 +29,7 @@
 struct rte_mempool;
 struct rte_mbuf;
 
-namespace demi::libos::catnip {
+namespace demi::catnip {
 
 /// Headroom alloc() leaves before the data by default: Ethernet (14) + IPv4 with options (60) + TCP
 /// with options (60) = 134, rounded up to a cache line multiple.
@@ -98,4 +98,4 @@ private:
     mbuf_pool_stats stats_;
 };
 
-} // namespace demi::libos::catnip
+} // namespace demi::catnip
