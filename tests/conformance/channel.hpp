@@ -29,6 +29,8 @@ inline libos make_libos() {
     options o;
     o.libos = libos_under_test();
     o.use_environment = false;
+    // A libOS that needs configuration (catnip: its address and its port) gets a file.
+    if (const char *c = std::getenv("DEMI_CONFORMANCE_CONFIG"); c != nullptr) o.config_path = c;
     auto l = libos::create(o);
     if (!l) {
         ADD_FAILURE() << "libos::create(" << o.libos << "): " << l.err().message();
