@@ -728,10 +728,10 @@ public:
                 fail("demi_sgaalloc(%zu) returned no buffer or a buffer of the wrong size", opts_.size_);
             check_demi(demi_socket(&c.qd_, AF_INET, opts_.udp_ ? SOCK_DGRAM : SOCK_STREAM, 0), "demi_socket");
             if (opts_.udp_) {
+                // Any local address and a free port: the server may be on another host (catnip).
                 sockaddr_in local{};
                 local.sin_family = AF_INET;
-                local.sin_addr =
-                    server_.sin_addr.s_addr == htonl(INADDR_ANY) ? in_addr{htonl(INADDR_LOOPBACK)} : server_.sin_addr;
+                local.sin_addr.s_addr = htonl(INADDR_ANY);
                 local.sin_port = 0;
                 check_demi(demi_bind(c.qd_, reinterpret_cast<const sockaddr *>(&local), sizeof local),
                            "demi_bind (client UDP socket)");

@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# catnip over net_memif against catnap over kernel loopback TCP, with raw DPDK as the floor — all in
+# one run, the client on CPU 0 and the server on CPU 1 for every row:
+#   1. raw:    bench/dpdk_rawping (64-byte frames) <-> dpdk-testpmd --forward-mode=macswap, over memif
+#   2. catnip: demi-perf client <-> demi-perf server, LIBOS=catnip, over memif (TCP, then UDP)
+#   3. catnap: the same demi-perf client/server, LIBOS=catnap, over 127.0.0.1 (TCP)
+# then a throughput pass (WINDOW frames or connections in flight): raw testpmd forwarding vs catnip UDP.
+#
+#   bench/run-catnip-vs-catnap.sh BUILD_DIR
+#
+# BUILD_DIR must hold tools/demi-perf and bench/dpdk_rawping (a Release build with DPDK). Needs root
+# (hugepages; reserved with scripts/hugepages and released on exit). Environment: COUNT (round trips
+# per row, default 100000), SIZE (default 64), WINDOW (default 16), TIMEOUT (s per process, default 120).
+set -euo pipefail
+
+if [[ $# -lt 1 || "$1" == "-h" || "$1" == "--help" ]]; then
+    sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
+    exit 2
+fi
+build=$(cd "$1" && pwd)
+root=$(cd "$(dirname "$0")/.." && pwd)
+perf=$build/tools/demi-perf
+rawping=$build/bench/dpdk_rawping
+for f in "$perf" "$rawping"; do
+    [[ -x $f ]] || { echo "run-catnip-vs-catnap: $f not found (a build with DPDK: cmake --build $1 --target demi-perf dpdk_rawping)" >&2; exit 1; }
+done
+command -v dpdk-testpmd >/dev/null || { echo "run-catnip-vs-catnap: dpdk-testpmd not found (Debian package dpdk-dev; scripts/setup installs it)" >&2; exit 1; }
+[[ $(id -u) == 0 ]] || { echo "run-catnip-vs-catnap: needs root (hugepages, DPDK)" >&2; exit 1; }
+
+COUNT=${COUNT:-100000}
+SIZE=${SIZE:-64}
+WINDOW=${WINDOW:-16}
+TIMEOUT=${TIMEOUT:-120}
+
+work=$(mktemp -d /tmp/demi-bench.XXXXXX)
+pids=()
+cleanup() {
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    "$root/scripts/hugepages" release >/dev/null || true
+    if [[ -n ${KEEP:-} ]]; then echo "logs kept in $work"; else rm -rf "$work"; fi
+}
+trap cleanup EXIT
+"$root/scripts/hugepages" reserve 1024
+
+sock=$work/memif.sock
+memif() { echo "--vdev=net_memif0,role=$1,socket=$sock,socket-abstract=no"; }
+wait_socket() {
+    for _ in $(seq 100); do [[ -S $sock ]] && return 0; sleep 0.05; done
+    echo "run-catnip-vs-catnap: the memif server did not come up; its log:" >&2
+    tail -20 "$1" >&2
+    return 1
+}
+stop_all() {
+    for p in "${pids[@]}"; do kill -INT "$p" 2>/dev/null || true; done
+    for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+    pids=()
+    rm -f "$sock"
+}
+
+results=$work/results
+: >"$results"
+
+# ---- 1. the floor: raw frames echoed by testpmd ----
+testpmd_server() {
+    timeout "$TIMEOUT" dpdk-testpmd --no-pci --in-memory --file-prefix demi-bench-tp --lcores 0@1,1@1 \
+        "$(memif server)" -- --forward-mode=macswap --auto-start --nb-cores=1 --total-num-mbufs=16384 \
+        --stats-period 100 >"$work/testpmd.log" 2>&1 </dev/null &
+    pids+=($!)
+    wait_socket "$work/testpmd.log"
+}
+raw() { # window
+    "$rawping" --no-pci --in-memory --file-prefix demi-bench-raw --lcores 0@0 --log-level='*:error' "$(memif client)" \
+        -- --size "$SIZE" --count "$COUNT" --window "$1" --timeout "$TIMEOUT" | tee -a "$work/raw.out"
+}
+echo "=== raw DPDK over memif: dpdk_rawping <-> dpdk-testpmd macswap ($SIZE B frames)"
+testpmd_server
+raw 1
+stop_all
+
+# ---- 2. catnip over memif ----
+catnip_pair() { # label, extra demi-perf args...
+    local label=$1
+    shift
+    LIBOS=catnip DEMI_LOCAL_IPV4_ADDR=10.0.0.1 DEMI_DPDK_EAL_INIT="--lcores 0@1 $(memif server)" \
+        timeout "$TIMEOUT" "$perf" server --addr 10.0.0.1:9000 "$@" >"$work/server-$label.log" 2>&1 &
+    pids+=($!)
+    wait_socket "$work/server-$label.log"
+    LIBOS=catnip DEMI_LOCAL_IPV4_ADDR=10.0.0.2 DEMI_DPDK_EAL_INIT="--lcores 0@0 $(memif client)" \
+        timeout "$TIMEOUT" "$perf" client --addr 10.0.0.1:9000 --size "$SIZE" --count "$COUNT" --warmup 2000 \
+        --timeout "$TIMEOUT" "$@" | tee "$work/client-$label.out"
+    grep '^RESULT' "$work/client-$label.out" | sed "s/^RESULT run=demi/RESULT run=$label/" >>"$results"
+    stop_all
+}
+echo
+echo "=== catnip over memif, TCP"
+catnip_pair catnip-tcp
+echo
+echo "=== catnip over memif, UDP"
+catnip_pair catnip-udp --udp
+
+# ---- 3. catnap over kernel loopback ----
+echo
+echo "=== catnap over 127.0.0.1, TCP"
+LIBOS=catnap timeout "$TIMEOUT" "$perf" server --addr 127.0.0.1:9100 --cpu 1 >"$work/server-catnap.log" 2>&1 &
+pids+=($!)
+sleep 0.3
+LIBOS=catnap timeout "$TIMEOUT" "$perf" client --addr 127.0.0.1:9100 --cpu 0 --size "$SIZE" --count "$COUNT" \
+    --warmup 2000 --timeout "$TIMEOUT" | tee "$work/client-catnap.out"
+grep '^RESULT' "$work/client-catnap.out" | sed 's/^RESULT run=demi/RESULT run=catnap-tcp/' >>"$results"
+stop_all
+
+# ---- 4. small-message throughput with WINDOW in flight ----
+echo
+echo "=== throughput, $WINDOW in flight: raw testpmd forwarding vs catnip UDP ($WINDOW connections)"
+testpmd_server
+raw "$WINDOW"
+stop_all
+catnip_pair catnip-udp-window --udp --conns "$WINDOW"
+
+# ---- summary ----
+echo
+echo "== summary ($SIZE B, client CPU 0, server CPU 1; $COUNT round trips per row) =="
+awk '
+    /^rawping/ {
+        w = $3; sub("window=", "", w)
+        for (i = 1; i <= NF; i++) { if ($i == "p50") p50 = $(i+1); if ($i == "p99") p99 = $(i+1); if ($i == "msg/s") rate = $(i-1) }
+        printf "%-22s p50 %8.2f us   p99 %8.2f us   %11.0f msg/s\n", "raw-w" w, p50, p99, rate
+        raw[w] = rate; rawp50[w] = p50
+    }' "$work/raw.out"
+awk '
+    /^RESULT/ {
+        delete v
+        for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+        printf "%-22s p50 %8.2f us   p99 %8.2f us   %11.0f msg/s\n", v["run"], v["p50_us"], v["p99_us"], v["msgs_per_s"]
+        p50[v["run"]] = v["p50_us"]; p99[v["run"]] = v["p99_us"]; rate[v["run"]] = v["msgs_per_s"]
+    }
+    END {
+        if (("catnip-tcp" in p50) && ("catnap-tcp" in p50))
+            printf "catnap/catnip TCP: p50 %.1fx   p99 %.1fx lower on catnip (target: >= 10x)\n",
+                   p50["catnap-tcp"] / p50["catnip-tcp"], p99["catnap-tcp"] / p99["catnip-tcp"]
+    }' "$results"
+raw_w=$(awk -v w="$WINDOW" '/^rawping/ && $3 == "window=" w { for (i = 1; i <= NF; i++) if ($i == "msg/s") print $(i-1) }' "$work/raw.out")
+raw_1=$(awk '/^rawping/ && $3 == "window=1" { for (i = 1; i <= NF; i++) if ($i == "p50") print $(i+1) }' "$work/raw.out")
+awk -v raw_w="$raw_w" -v raw_1="$raw_1" '
+    /^RESULT run=catnip-udp / { for (i = 2; i <= NF; i++) { split($i, kv, "="); if (kv[1] == "p50_us") p50 = kv[2] } }
+    /^RESULT run=catnip-udp-window / { for (i = 2; i <= NF; i++) { split($i, kv, "="); if (kv[1] == "msgs_per_s") rate = kv[2] } }
+    END {
+        if (p50 > 0 && raw_1 > 0) printf "catnip UDP round trip vs raw: p50 %.2f us vs %.2f us (+%.2f us)\n", p50, raw_1, p50 - raw_1
+        if (rate > 0 && raw_w > 0) printf "catnip UDP throughput vs raw forwarding: %.0f vs %.0f msg/s (%.0f%% of raw)\n", rate, raw_w, 100 * rate / raw_w
+    }' "$results"
