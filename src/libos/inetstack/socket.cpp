@@ -92,7 +92,10 @@ result<void> socket::getsockopt(int level, int name, void *val, socklen_t *len) 
 
 // ---- TCP ----
 
-tcp_socket::tcp_socket(backend &b) noexcept : socket(b, rt::queue_type::tcp) { bound_.sin_family = AF_INET; }
+tcp_socket::tcp_socket(backend &b) noexcept : socket(b, rt::queue_type::tcp) {
+    bound_.sin_family = AF_INET;
+    reuseaddr_ = 1; // as catnap sets it on TCP sockets
+}
 
 tcp_socket::tcp_socket(backend &b, net::conn_id c) noexcept : tcp_socket(b) {
     conn_ = c;
@@ -221,7 +224,10 @@ std::optional<completion> tcp_socket::try_accept(rt::runtime &rt) {
 
 result<void> tcp_socket::accept(rt::runtime &rt, op_start &op) {
     if (closed()) return error(EBADF);
-    if (role_ != role::listening) return error(EINVAL);
+    if (role_ != role::listening) { // as accept(2) says on a socket that is not listening
+        op.complete(failed(opcode::accept, EINVAL));
+        return ok();
+    }
     if (readers_.empty()) // earlier accepts are served first
         if (auto c = try_accept(rt)) {
             op.complete(std::move(*c));
