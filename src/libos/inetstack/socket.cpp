@@ -28,7 +28,9 @@ sockaddr_in to_sockaddr(net::ipv4_address a, uint16_t port) {
     return s;
 }
 
-net::ipv4_address addr_of(const sockaddr_in &s) { return net::ipv4_address::from_network(s.sin_addr.s_addr); }
+net::ipv4_address addr_of(const sockaddr_in &s) {
+    return net::ipv4_address::from_network(s.sin_addr.s_addr);
+}
 
 bool supported_option(int level, int name) {
     if (level == SOL_SOCKET) return name == SO_LINGER || name == SO_KEEPALIVE || name == SO_REUSEADDR;
@@ -68,9 +70,12 @@ result<void> socket::setsockopt(int level, int name, const void *val, socklen_t 
     int v = 0;
     std::memcpy(&v, val, sizeof v);
     v = v != 0 ? 1 : 0;
-    if (level == IPPROTO_TCP) nodelay_ = v;
-    else if (name == SO_KEEPALIVE) keepalive_ = v;
-    else reuseaddr_ = v;
+    if (level == IPPROTO_TCP)
+        nodelay_ = v;
+    else if (name == SO_KEEPALIVE)
+        keepalive_ = v;
+    else
+        reuseaddr_ = v;
     return ok();
 }
 

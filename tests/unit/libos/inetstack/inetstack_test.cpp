@@ -39,7 +39,8 @@ sockaddr_in address(const char *ip, uint16_t port) {
 buffer patterned(size_t n, uint32_t seed) {
     auto b = mem::heap_allocate(n);
     EXPECT_TRUE(b.has_value());
-    for (size_t i = 0; i < n; ++i) b->data()[i] = std::byte(static_cast<uint8_t>((i * 131 + seed * 7 + (i >> 8)) & 0xff));
+    for (size_t i = 0; i < n; ++i)
+        b->data()[i] = std::byte(static_cast<uint8_t>((i * 131 + seed * 7 + (i >> 8)) & 0xff));
     return std::move(*b);
 }
 
@@ -93,7 +94,9 @@ struct node {
         auto *s = rt->tokens().find(qt);
         return s != nullptr && s->done;
     }
-    void poll() { (void)rt->drive(std::chrono::nanoseconds(0), [] { return false; }); }
+    void poll() {
+        (void)rt->drive(std::chrono::nanoseconds(0), [] { return false; });
+    }
 };
 
 class inetstack : public ::testing::Test {
