@@ -112,7 +112,9 @@ result<std::shared_ptr<rt::queue>> backend::socket(rt::runtime &, int domain, in
     }
 }
 
-void backend::add(inetstack::socket *s) { sockets_.push_back(s); }
+void backend::add(inetstack::socket *s) {
+    sockets_.push_back(s);
+}
 
 void backend::remove(inetstack::socket *s) noexcept {
     auto it = std::find(sockets_.begin(), sockets_.end(), s);
@@ -136,13 +138,17 @@ result<uint16_t> backend::take_tcp_port(uint16_t port) {
     return error(EADDRNOTAVAIL);
 }
 
-void backend::release_tcp_port(uint16_t port) noexcept { tcp_ports_.erase(port); }
+void backend::release_tcp_port(uint16_t port) noexcept {
+    tcp_ports_.erase(port);
+}
 
 result<buffer> backend::allocate(size_t size, size_t headroom) noexcept {
     return alloc_ != nullptr ? alloc_(size, headroom) : mem::heap_allocate(size, headroom);
 }
 
-result<buffer> backend::alloc(size_t size) { return allocate(size, mem::default_headroom); }
+result<buffer> backend::alloc(size_t size) {
+    return allocate(size, mem::default_headroom);
+}
 
 bool backend::poll(rt::runtime &rt, duration max_block) {
     const time_point now = rt.sched().now();

@@ -28,7 +28,9 @@ sockaddr_in to_sockaddr(net::ipv4_address a, uint16_t port) {
     return s;
 }
 
-net::ipv4_address addr_of(const sockaddr_in &s) { return net::ipv4_address::from_network(s.sin_addr.s_addr); }
+net::ipv4_address addr_of(const sockaddr_in &s) {
+    return net::ipv4_address::from_network(s.sin_addr.s_addr);
+}
 
 bool supported_option(int level, int name) {
     if (level == SOL_SOCKET) return name == SO_LINGER || name == SO_KEEPALIVE || name == SO_REUSEADDR;
@@ -68,9 +70,12 @@ result<void> socket::setsockopt(int level, int name, const void *val, socklen_t 
     int v = 0;
     std::memcpy(&v, val, sizeof v);
     v = v != 0 ? 1 : 0;
-    if (level == IPPROTO_TCP) nodelay_ = v;
-    else if (name == SO_KEEPALIVE) keepalive_ = v;
-    else reuseaddr_ = v;
+    if (level == IPPROTO_TCP)
+        nodelay_ = v;
+    else if (name == SO_KEEPALIVE)
+        keepalive_ = v;
+    else
+        reuseaddr_ = v;
     return ok();
 }
 
@@ -92,7 +97,10 @@ result<void> socket::getsockopt(int level, int name, void *val, socklen_t *len) 
 
 // ---- TCP ----
 
-tcp_socket::tcp_socket(backend &b) noexcept : socket(b, rt::queue_type::tcp) { bound_.sin_family = AF_INET; }
+tcp_socket::tcp_socket(backend &b) noexcept : socket(b, rt::queue_type::tcp) {
+    bound_.sin_family = AF_INET;
+    reuseaddr_ = 1; // as catnap sets it on TCP sockets
+}
 
 tcp_socket::tcp_socket(backend &b, net::conn_id c) noexcept : tcp_socket(b) {
     conn_ = c;
@@ -221,7 +229,10 @@ std::optional<completion> tcp_socket::try_accept(rt::runtime &rt) {
 
 result<void> tcp_socket::accept(rt::runtime &rt, op_start &op) {
     if (closed()) return error(EBADF);
-    if (role_ != role::listening) return error(EINVAL);
+    if (role_ != role::listening) { // as accept(2) says on a socket that is not listening
+        op.complete(failed(opcode::accept, EINVAL));
+        return ok();
+    }
     if (readers_.empty()) // earlier accepts are served first
         if (auto c = try_accept(rt)) {
             op.complete(std::move(*c));

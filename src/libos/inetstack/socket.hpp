@@ -78,7 +78,7 @@ private:
     std::deque<net::conn_id> ready_; // accepted from the host, not yet handed out
     sockaddr_in bound_{};            // bind's address (port 0: not bound)
     bool port_taken_ = false;
-    size_t push_need_ = 0;           // bytes of the push waiting for send space
+    size_t push_need_ = 0; // bytes of the push waiting for send space
 };
 
 class udp_socket final : public socket {
@@ -105,7 +105,7 @@ private:
 
     net::udp_socket_id id_;
     bool open_ = true;
-    std::optional<sockaddr_in> peer_; // connect()'s default destination
+    std::optional<sockaddr_in> peer_;       // connect()'s default destination
     std::optional<net::udp_datagram> next_; // taken from the stack by wake(), for the next pop
 };
 

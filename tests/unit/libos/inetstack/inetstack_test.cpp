@@ -39,7 +39,8 @@ sockaddr_in address(const char *ip, uint16_t port) {
 buffer patterned(size_t n, uint32_t seed) {
     auto b = mem::heap_allocate(n);
     EXPECT_TRUE(b.has_value());
-    for (size_t i = 0; i < n; ++i) b->data()[i] = std::byte(static_cast<uint8_t>((i * 131 + seed * 7 + (i >> 8)) & 0xff));
+    for (size_t i = 0; i < n; ++i)
+        b->data()[i] = std::byte(static_cast<uint8_t>((i * 131 + seed * 7 + (i >> 8)) & 0xff));
     return std::move(*b);
 }
 
@@ -93,7 +94,9 @@ struct node {
         auto *s = rt->tokens().find(qt);
         return s != nullptr && s->done;
     }
-    void poll() { (void)rt->drive(std::chrono::nanoseconds(0), [] { return false; }); }
+    void poll() {
+        (void)rt->drive(std::chrono::nanoseconds(0), [] { return false; });
+    }
 };
 
 class inetstack : public ::testing::Test {
@@ -350,6 +353,46 @@ TEST_F(inetstack, bind_rules) {
     EXPECT_EQ(a_->q(u).bind(*a_->rt, address("10.0.0.9", 80)).code(), EADDRNOTAVAIL);
     int one = 1;
     EXPECT_EQ(a_->q(u).setsockopt(IPPROTO_TCP, TCP_NODELAY, &one, sizeof one).code(), ENOTSUP);
+}
+
+TEST_F(inetstack, local_delivery_to_our_address_and_loopback_never_reaches_the_device) {
+    // A listener on b_ reached from b_ itself, over its own address and over 127.0.0.1.
+    int ls = b_->socket(SOCK_STREAM);
+    ASSERT_TRUE(b_->q(ls).bind(*b_->rt, address("0.0.0.0", 9000)).has_value());
+    ASSERT_TRUE(b_->q(ls).listen(*b_->rt, 4).has_value());
+    auto &adev = static_cast<phy::queue_device &>(static_cast<backend &>(a_->rt->dev()).device());
+    const size_t before = adev.rx_.size();
+    for (const char *ip : {"10.0.0.2", "127.0.0.1"}) {
+        int cs = b_->socket(SOCK_STREAM);
+        auto at = b_->accept(ls);
+        auto ct = b_->connect(cs, address(ip, 9000));
+        ASSERT_TRUE(at.has_value() && ct.has_value());
+        ASSERT_EQ(finish(*b_, *ct).error, 0) << ip;
+        completion a = finish(*b_, *at);
+        ASSERT_EQ(a.error, 0) << ip;
+        EXPECT_EQ(a.addr.sin_addr.s_addr, inet_addr(ip)); // 127.0.0.1 at both ends
+        auto pt = b_->push(cs, patterned(100000, 3));
+        ASSERT_TRUE(pt.has_value());
+        EXPECT_TRUE(receive(*b_, a.new_qd, 100000, 3)) << ip;
+        EXPECT_EQ(finish(*b_, *pt).error, 0);
+        EXPECT_TRUE(b_->rt->close(cs).has_value());
+        EXPECT_TRUE(b_->rt->close(a.new_qd).has_value());
+    }
+    // UDP to ourselves over 127.0.0.1 (bound to INADDR_ANY).
+    int us = b_->socket(SOCK_DGRAM);
+    ASSERT_TRUE(b_->q(us).bind(*b_->rt, address("0.0.0.0", 9001)).has_value());
+    auto pt = b_->pushto(us, patterned(20000, 4), address("127.0.0.1", 9001)); // above the MTU: local only
+    ASSERT_TRUE(pt.has_value());
+    EXPECT_EQ(finish(*b_, *pt).error, 0);
+    auto qt = b_->pop(us);
+    ASSERT_TRUE(qt.has_value());
+    completion d = finish(*b_, *qt);
+    ASSERT_EQ(d.data.size(), 20000u);
+    EXPECT_TRUE(matches(d.data.bytes(), 0, 4));
+    EXPECT_EQ(d.addr.sin_addr.s_addr, inet_addr("127.0.0.1"));
+    // Not one frame went to the wire.
+    EXPECT_EQ(adev.rx_.size(), before);
+    EXPECT_EQ(static_cast<backend &>(b_->rt->dev()).host().iface().stats().tx_frames_, 0u);
 }
 
 TEST(inetstack_config, local_address_is_required_and_keys_are_checked) {
