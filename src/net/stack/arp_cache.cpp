@@ -64,9 +64,11 @@ arp_cache::enqueue_status arp_cache::enqueue(ipv4_address ip, buffer packet, tim
         n.next_deadline_ = now + cfg_.retry_interval_;
         return enqueue_status::queued_request_now;
     }
-    if (p->second.packets_.size() >= cfg_.max_pending_per_address_) return enqueue_status::queue_full;
-    p->second.packets_.push_back(std::move(packet));
-    return enqueue_status::queued;
+    auto &q = p->second.packets_;
+    const bool full = q.size() >= cfg_.max_pending_per_address_;
+    if (full) q.pop_front();
+    q.push_back(std::move(packet));
+    return full ? enqueue_status::queued_dropped_oldest : enqueue_status::queued;
 }
 
 void arp_cache::poll(time_point now, poll_result &out) {

@@ -38,10 +38,13 @@ public:
     enum class enqueue_status : uint8_t {
         queued_request_now, ///< first packet for the address: the caller sends a request now
         queued,             ///< a request is already outstanding
-        queue_full,         ///< the per-address queue is full: the packet was dropped
+        queued_dropped_oldest, ///< queued; the per-address queue was full, so its oldest packet was dropped
         too_many_pending,   ///< too many addresses being resolved: the packet was dropped
     };
     /// Holds `packet` (an IPv4 datagram) until `ip` resolves or resolution fails (RFC 1122 §2.3.2.2).
+    /// A full per-address queue makes room by dropping its oldest packet (as Linux's neighbour queue
+    /// does): the newest data is the most useful once the address resolves, and a sender is not
+    /// failed for a queue it cannot see.
     enqueue_status enqueue(ipv4_address ip, buffer packet, time_point now);
 
     /// Timer work due at `now`: addresses to send another request for, and addresses given up on

@@ -31,9 +31,10 @@ struct arp_config {
     /// rate-limited, here to one per retry_interval_).
     uint32_t request_retries_ = 3;
     duration retry_interval_ = std::chrono::seconds(1);
-    /// Packets held per unresolved address (RFC 1122 §2.3.2.2: "SHOULD save at least one"); more are
-    /// dropped and counted.
-    size_t max_pending_per_address_ = 8;
+    /// Packets held per unresolved address (RFC 1122 §2.3.2.2: "SHOULD save at least one"); one more
+    /// pushes the oldest out (dropped and counted). 64 lets a burst of connections or datagrams to a new
+    /// peer through its first resolution (Linux holds about 100).
+    size_t max_pending_per_address_ = 64;
     /// Addresses being resolved at once; a send to one more fails with ENOBUFS.
     size_t max_pending_addresses_ = 64;
     /// Learned entries; when full, the entry closest to expiry is replaced.

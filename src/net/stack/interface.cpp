@@ -447,7 +447,11 @@ result<void> interface::send_ipv4(time_point now, ipv4_address dst, wire::ip_pro
                 return ok();
             case arp_cache::enqueue_status::queued:
                 return ok();
-            case arp_cache::enqueue_status::queue_full:
+            case arp_cache::enqueue_status::queued_dropped_oldest:
+                ++stats_.arp_unresolved_drops_;
+                DEMI_LOG(debug, "arp", "oldest held packet dropped: pending queue for %s full",
+                         next_hop.to_string().c_str());
+                return ok();
             case arp_cache::enqueue_status::too_many_pending:
                 ++stats_.arp_unresolved_drops_;
                 DEMI_LOG(debug, "arp", "packet dropped: pending queue for %s full", next_hop.to_string().c_str());
