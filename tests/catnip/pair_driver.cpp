@@ -10,9 +10,10 @@
 //        times (ARP first; the ARP entry must be the MAC seen in phase 1), then the client connects to
 //        the server's port 7000, sends --bytes of a pattern and reads them back (the server echoes),
 //        compares byte for byte, and both print the SHA-256 of what they received.
-//   demi-catnip-pair eal-check ERRNO
-//     starts the EAL, makes the pool and opens port 0; succeeds when the first failure is ERRNO (a
-//     number, 0 for none). Environment overrides of the configuration apply (DEMI_MTU, ...).
+//   demi-catnip-pair eal-check ERRNO [--eal-only]
+//     starts the EAL, makes the pool and opens port 0 (with --eal-only, only starts the EAL); succeeds
+//     when the first failure is ERRNO (a number, 0 for none). Environment overrides of the
+//     configuration apply (DEMI_MTU, ...).
 // Exit: 0 success, 1 failure, 2 usage. Progress and counters on stderr; results on stdout.
 #include <algorithm>
 #include <chrono>
@@ -421,17 +422,19 @@ int run_host(dpdk_device &dev, const options &o, const demi::wire::ethernet_addr
 
 [[noreturn]] void usage() {
     std::fprintf(stderr, "usage: demi-catnip-pair server|client [--frames N] [--rtt N] [--bytes N] [--seconds N]\n"
-                         "       demi-catnip-pair eal-check ERRNO\n");
+                         "       demi-catnip-pair eal-check ERRNO [--eal-only]\n");
     std::exit(2);
 }
 
-int eal_check(int expect) {
+int eal_check(int expect, bool eal_only) {
     auto loaded = demi::rt::load_config("", true); // DEMI_MTU, DEMI_LOCAL_LINK_ADDR apply
     if (!loaded) return 1;
     demi::rt::config cfg = *loaded;
     int code = 0;
     if (auto r = eal_start(cfg); !r) {
         code = r.code();
+    } else if (eal_only) {
+        // done: the EAL and its port are there
     } else if (auto p = mbuf_pool::create(cfg); !p) {
         code = p.code();
     } else if (auto d = dpdk_device::open(cfg, **p); !d) {
@@ -448,8 +451,8 @@ int main(int argc, char **argv) {
     options o;
     o.role = argv[1];
     if (o.role == "eal-check") {
-        if (argc != 3) usage();
-        return eal_check(std::atoi(argv[2]));
+        if (argc != 3 && !(argc == 4 && std::strcmp(argv[3], "--eal-only") == 0)) usage();
+        return eal_check(std::atoi(argv[2]), argc == 4);
     }
     if (o.role != "server" && o.role != "client") usage();
     for (int i = 2; i < argc; ++i) {

@@ -46,11 +46,13 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
 tmp=$(mktemp -d /tmp/demi-catnip.XXXXXX) || fail "mktemp"
 
-# One EAL check: expects errno $1 and a message matching $2 on stderr.
+# One EAL check: expects errno $1 and a message matching $2 on stderr; $3 names it; then optionally
+# --eal-only (start the EAL only) and the environment.
 eal_check() {
-    local want=$1 pattern=$2 name=$3
+    local want=$1 pattern=$2 name=$3 only=""
     shift 3
-    env "$@" timeout -k 2 "$bound" "$prog" eal-check "$want" >"$tmp/out" 2>"$tmp/err"
+    if [ "$1" = --eal-only ]; then only=--eal-only; shift; fi
+    env "$@" timeout -k 2 "$bound" "$prog" eal-check "$want" $only >"$tmp/out" 2>"$tmp/err"
     local rc=$?
     if [ $rc != 0 ] || { [ -n "$pattern" ] && ! grep -q -- "$pattern" "$tmp/err"; }; then
         cat "$tmp/out" "$tmp/err" >&2
@@ -76,6 +78,8 @@ eal-errors)
     eal_check 22 "refuses MAC" "MAC the port refuses" DEMI_LOCAL_LINK_ADDR=02:00:00:00:00:07 \
         DEMI_DPDK_EAL_INIT="--vdev=net_ring0 $m --file-prefix=$prefix-6"
     eal_check 0 "" "net_null starts" DEMI_DPDK_EAL_INIT="--vdev=net_null0 $m --file-prefix=$prefix-7"
+    # The af_packet PMD plugin loads and probes on lo (the port is not opened: that would set lo's MTU).
+    eal_check 0 "" "net_af_packet probes" --eal-only DEMI_DPDK_EAL_INIT="--vdev=net_af_packet0,iface=lo $m --file-prefix=$prefix-8"
     ;;
 memif | memif-hugepages)
     if [ "$case_" = memif-hugepages ]; then
