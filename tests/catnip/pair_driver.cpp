@@ -10,10 +10,16 @@
 //        times (ARP first; the ARP entry must be the MAC seen in phase 1), then the client connects to
 //        the server's port 7000, sends --bytes of a pattern and reads them back (the server echoes),
 //        compares byte for byte, and both print the SHA-256 of what they received.
-//   demi-catnip-pair eal-check ERRNO
-//     starts the EAL, makes the pool and opens port 0; succeeds when the first failure is ERRNO (a
-//     number, 0 for none). Environment overrides of the configuration apply (DEMI_MTU, ...).
+//   demi-catnip-pair eal-check ERRNO [--eal-only]
+//     starts the EAL, makes the pool and opens port 0 (with --eal-only, only starts the EAL); succeeds
+//     when the first failure is ERRNO (a number, 0 for none). Environment overrides of the
+//     configuration apply (DEMI_MTU, ...).
+//   demi-catnip-pair kernel-echo [--seconds N] [--stop-file PATH]
+//     net::host at 10.89.0.2/24 echoing TCP port 7000 and answering ping, for the kernel on the other
+//     side of a net_tap port (run_catnip_test.sh tap-offload): checks the checksum offload path.
 // Exit: 0 success, 1 failure, 2 usage. Progress and counters on stderr; results on stdout.
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -419,19 +425,106 @@ int run_host(dpdk_device &dev, const options &o, const demi::wire::ethernet_addr
     return 0;
 }
 
+// kernel-echo: net::host on the device (10.89.0.2/24), echoing every TCP connection on port 7000 and
+// answering ping, until `stop_file` exists or the deadline. Succeeds when at least one connection was
+// echoed to its end and the device sent frames with checksum offload flags (the point of this mode:
+// net_tap fills the checksums the stack left to it, and the kernel on the other side verifies them).
+int run_kernel_echo(dpdk_device &dev, const std::string &stop_file, time_point deadline) {
+    demi::net::host_config cfg;
+    cfg.iface_.addr_ = demi::net::ipv4_address(10, 89, 0, 2);
+    cfg.iface_.prefix_len_ = 24;
+    cfg.iface_.mtu_ = static_cast<uint16_t>(dev.mtu());
+    cfg.iface_.caps_ = wire_caps(dev.caps());
+    cfg.iface_.allocate_ = &pool_alloc;
+    demi::rng random(3);
+    demi::net::host h(cfg, dev, random);
+    const auto c = dev.caps();
+    std::fprintf(stderr, "kernel-echo: caps tx ipv4 %d tcp %d udp %d, rx ipv4 %d tcp %d udp %d\n", c.tx_ipv4, c.tx_tcp,
+                 c.tx_udp, c.rx_ipv4, c.rx_tcp, c.rx_udp);
+    auto l = h.tcp_listen(7000, 4);
+    if (!l) return 1;
+    const demi::steady_clock_source clock;
+    struct echo_conn {
+        demi::net::conn_id id;
+        std::deque<buffer> pending;
+        bool eof = false, closed = false;
+    };
+    std::vector<echo_conn> conns;
+    std::vector<std::byte> rbuf(64 * 1024);
+    int finished = 0;
+    size_t echoed = 0;
+    time_point next_stop_check = clock.now();
+    while (clock.now() < deadline) {
+        const time_point now = clock.now();
+        h.receive(now);
+        while (auto a = h.tcp_accept(*l)) conns.push_back({*a, {}, false, false});
+        for (auto &e : conns) {
+            while (!e.eof && !e.closed) {
+                auto r = h.recv(e.id, rbuf);
+                if (!r) {
+                    if (r.code() != EAGAIN) {
+                        std::fprintf(stderr, "kernel-echo: recv: %s\n", std::strerror(r.code()));
+                        return 1;
+                    }
+                    break;
+                }
+                if (*r == 0) {
+                    e.eof = true;
+                    break;
+                }
+                auto b = g_pool->alloc(*r, 128);
+                if (!b) return 1;
+                std::memcpy(b->data(), rbuf.data(), *r);
+                e.pending.push_back(std::move(*b));
+                echoed += *r;
+            }
+            while (!e.closed && !e.pending.empty()) {
+                auto r = h.send(e.id, e.pending.front());
+                if (!r) break;
+                e.pending.pop_front();
+            }
+            if (e.eof && e.pending.empty() && !e.closed) {
+                (void)h.close(e.id);
+                e.closed = true;
+                ++finished;
+                std::fprintf(stderr, "kernel-echo: a connection echoed to its end\n");
+            }
+        }
+        h.poll(now);
+        if (now >= next_stop_check) {
+            if (!stop_file.empty() && ::access(stop_file.c_str(), F_OK) == 0) break;
+            next_stop_check = now + 20ms;
+        }
+    }
+    const auto &ds = dev.stats();
+    std::fprintf(stderr, "kernel-echo: %d connection(s) echoed, %zu bytes; device tx %llu (offload flags on %llu), rx %llu, "
+                 "rx bad-checksum drops %llu\n", finished, echoed, static_cast<unsigned long long>(ds.tx_frames),
+                 static_cast<unsigned long long>(ds.tx_offloaded), static_cast<unsigned long long>(ds.rx_frames),
+                 static_cast<unsigned long long>(ds.rx_bad_checksum_drops));
+    if (finished == 0) return 1;
+    if (!(c.tx_tcp && ds.tx_offloaded > 0)) {
+        std::fprintf(stderr, "kernel-echo: no TX checksum offload was exercised\n");
+        return 1;
+    }
+    return 0;
+}
+
 [[noreturn]] void usage() {
     std::fprintf(stderr, "usage: demi-catnip-pair server|client [--frames N] [--rtt N] [--bytes N] [--seconds N]\n"
-                         "       demi-catnip-pair eal-check ERRNO\n");
+                         "       demi-catnip-pair kernel-echo [--seconds N] [--stop-file PATH]\n"
+                         "       demi-catnip-pair eal-check ERRNO [--eal-only]\n");
     std::exit(2);
 }
 
-int eal_check(int expect) {
+int eal_check(int expect, bool eal_only) {
     auto loaded = demi::rt::load_config("", true); // DEMI_MTU, DEMI_LOCAL_LINK_ADDR apply
     if (!loaded) return 1;
     demi::rt::config cfg = *loaded;
     int code = 0;
     if (auto r = eal_start(cfg); !r) {
         code = r.code();
+    } else if (eal_only) {
+        // done: the EAL and its port are there
     } else if (auto p = mbuf_pool::create(cfg); !p) {
         code = p.code();
     } else if (auto d = dpdk_device::open(cfg, **p); !d) {
@@ -448,13 +541,18 @@ int main(int argc, char **argv) {
     options o;
     o.role = argv[1];
     if (o.role == "eal-check") {
-        if (argc != 3) usage();
-        return eal_check(std::atoi(argv[2]));
+        if (argc != 3 && !(argc == 4 && std::strcmp(argv[3], "--eal-only") == 0)) usage();
+        return eal_check(std::atoi(argv[2]), argc == 4);
     }
-    if (o.role != "server" && o.role != "client") usage();
+    if (o.role != "server" && o.role != "client" && o.role != "kernel-echo") usage();
+    std::string stop_file;
     for (int i = 2; i < argc; ++i) {
         const std::string a = argv[i];
         if (i + 1 >= argc) usage();
+        if (a == "--stop-file") {
+            stop_file = argv[++i];
+            continue;
+        }
         const long v = std::atol(argv[++i]);
         if (a == "--frames") o.frames = static_cast<int>(v);
         else if (a == "--rtt") o.rtt = static_cast<int>(v);
@@ -479,6 +577,7 @@ int main(int argc, char **argv) {
     }
     const demi::steady_clock_source clock;
     const time_point deadline = clock.now() + std::chrono::seconds(o.seconds);
+    if (o.role == "kernel-echo") return run_kernel_echo(d, stop_file, deadline);
     raw_result raw = o.role == "server" ? raw_server(d, **pool, deadline) : raw_client(d, **pool, o, deadline);
     if (!raw.ok) return 1;
     std::fprintf(stderr, "%s: raw phase done; peer mac %s\n", o.role.c_str(), raw.peer.to_string().c_str());

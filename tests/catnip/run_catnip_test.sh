@@ -6,7 +6,8 @@
 #
 #   run_catnip_test.sh CASE PROGRAM HUGEPAGES_SCRIPT
 #     CASE: device | eal-errors | memif (no hugepages: --no-huge) | memif-hugepages (scripts/hugepages
-#           reserve 512, --in-memory)
+#           reserve 512, --in-memory) | tap-offload (net_tap in a network namespace made here, against
+#           the kernel's ping and TCP, with the checksums offloaded to the PMD)
 # Environment: DEMI_SKIP_ROOT_TESTS=1 skips (exit 77) when not root; DEMI_CATNIP_TIMEOUT bounds each
 # process in seconds (default 90, below ctest's TIMEOUT); DEMI_CATNIP_BYTES sets the TCP echo size
 # (default 1 MiB).
@@ -33,6 +34,7 @@ prefix="demi-catnip-$$"
 tmp=""
 pids=()
 reserved=0
+nsmade=""
 hp_state=/run/demi-hugepages.prev
 cleanup() {
     local p
@@ -40,17 +42,20 @@ cleanup() {
     for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
     [ -n "$tmp" ] && rm -rf "$tmp"
     rm -rf /var/run/dpdk/"$prefix"*
+    [ -n "$nsmade" ] && ip netns del "$nsmade" 2>/dev/null
     if [ "$reserved" = 1 ]; then bash "$hp" release >/dev/null || echo "note: scripts/hugepages release failed" >&2; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
 tmp=$(mktemp -d /tmp/demi-catnip.XXXXXX) || fail "mktemp"
 
-# One EAL check: expects errno $1 and a message matching $2 on stderr.
+# One EAL check: expects errno $1 and a message matching $2 on stderr; $3 names it; then optionally
+# --eal-only (start the EAL only) and the environment.
 eal_check() {
-    local want=$1 pattern=$2 name=$3
+    local want=$1 pattern=$2 name=$3 only=""
     shift 3
-    env "$@" timeout -k 2 "$bound" "$prog" eal-check "$want" >"$tmp/out" 2>"$tmp/err"
+    if [ "$1" = --eal-only ]; then only=--eal-only; shift; fi
+    env "$@" timeout -k 2 "$bound" "$prog" eal-check "$want" $only >"$tmp/out" 2>"$tmp/err"
     local rc=$?
     if [ $rc != 0 ] || { [ -n "$pattern" ] && ! grep -q -- "$pattern" "$tmp/err"; }; then
         cat "$tmp/out" "$tmp/err" >&2
@@ -76,6 +81,8 @@ eal-errors)
     eal_check 22 "refuses MAC" "MAC the port refuses" DEMI_LOCAL_LINK_ADDR=02:00:00:00:00:07 \
         DEMI_DPDK_EAL_INIT="--vdev=net_ring0 $m --file-prefix=$prefix-6"
     eal_check 0 "" "net_null starts" DEMI_DPDK_EAL_INIT="--vdev=net_null0 $m --file-prefix=$prefix-7"
+    # The af_packet PMD plugin loads and probes on lo (the port is not opened: that would set lo's MTU).
+    eal_check 0 "" "net_af_packet probes" --eal-only DEMI_DPDK_EAL_INIT="--vdev=net_af_packet0,iface=lo $m --file-prefix=$prefix-8"
     ;;
 memif | memif-hugepages)
     if [ "$case_" = memif-hugepages ]; then
@@ -118,6 +125,46 @@ memif | memif-hugepages)
     [ -n "$csum" ] && [ "$csum" = "$ssum" ] || fail "SHA-256 differ: client '$csum' server '$ssum'"
     grep -q "byte_exact=both_ways" "$tmp/client.out" || fail "raw exchange not confirmed"
     echo "ok: raw frames both ways, ping and ARP both ways, TCP echo of $bytes bytes (sha256 $csum)"
+    ;;
+tap-offload)
+    # Demi's stack on net_tap (DPDK's TAP PMD, which fills the IPv4/TCP/UDP checksums the stack leaves
+    # to it: checksum offload on this machine) against the kernel in a network namespace made here.
+    for tool in ip socat sha256sum ping head; do
+        command -v "$tool" >/dev/null || fail "'$tool' is not installed (Debian: iproute2 socat coreutils iputils-ping)"
+    done
+    ns="demi-catnip-$$"
+    ip netns add "$ns" || fail "cannot create network namespace $ns"
+    nsmade=$ns
+    ip -n "$ns" link set lo up
+    ip netns exec "$ns" env DEMI_DPDK_EAL_INIT="--vdev=net_tap0,iface=dcatnip0 --no-huge -m 512 --no-shconf --file-prefix=$prefix-t" \
+        timeout -k 2 "$bound" "$prog" kernel-echo --seconds "$((bound - 5))" --stop-file "$tmp/stop" \
+        >"$tmp/demi.out" 2>"$tmp/demi.err" &
+    dpid=$!
+    pids+=("$dpid")
+    for _ in $(seq 100); do
+        ip -n "$ns" link show dcatnip0 >/dev/null 2>&1 && break
+        kill -0 "$dpid" 2>/dev/null || { cat "$tmp/demi.err" >&2; fail "driver exited before making dcatnip0"; }
+        sleep 0.1
+    done
+    ip -n "$ns" addr add 10.89.0.1/24 dev dcatnip0 || fail "cannot address dcatnip0"
+    ip -n "$ns" link set dcatnip0 up || fail "cannot bring dcatnip0 up"
+    if command -v ethtool >/dev/null; then
+        ip netns exec "$ns" ethtool -K dcatnip0 tx off >/dev/null 2>&1 || echo "note: ethtool -K dcatnip0 tx off failed"
+    fi
+    ip netns exec "$ns" timeout 20 ping -c 3 -i 0.2 -W 2 10.89.0.2 || { cat "$tmp/demi.err" >&2; fail "the kernel's ping got no replies"; }
+    head -c "$bytes" /dev/urandom >"$tmp/data"
+    ip netns exec "$ns" timeout 30 socat -t 5 -T 10 "OPEN:$tmp/data,rdonly!!OPEN:$tmp/back,creat,wronly,trunc" \
+        TCP:10.89.0.2:7000 || { cat "$tmp/demi.err" >&2; fail "socat failed"; }
+    touch "$tmp/stop"
+    wait "$dpid"
+    drc=$?
+    pids=()
+    cat "$tmp/demi.err"
+    [ $drc = 0 ] || fail "driver exit $drc"
+    want=$(sha256sum <"$tmp/data" | cut -d' ' -f1)
+    got=$(sha256sum <"$tmp/back" | cut -d' ' -f1)
+    [ "$want" = "$got" ] || fail "echo differs: sent $want, got back $got ($(stat -c %s "$tmp/back") bytes)"
+    echo "ok: ping and a $bytes-byte TCP echo with the kernel over net_tap, checksums offloaded (sha256 $got)"
     ;;
 *) fail "unknown case '$case_'" ;;
 esac
