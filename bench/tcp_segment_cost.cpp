@@ -24,6 +24,7 @@
 
 #include "common/clock.hpp"
 #include "memory/heap.hpp"
+#include "memory/pool.hpp"
 #include "net/phy/queue_device.hpp"
 #include "net/stack/host.hpp"
 #include "net/wire/checksum.hpp"
@@ -91,6 +92,9 @@ struct world {
     std::uint32_t seq_ = 0;       // the sequence number of the next segment to build
     std::uint32_t seg_len_ = 0;   // payload octets per segment
     std::vector<std::byte> sink_; // the application's read buffer
+    // Received frames come from a pool of fixed-size blocks, as a NIC's receive buffers do (DPDK mbufs):
+    // a frame released after processing goes back to its pool, not to malloc.
+    demi::mem::block_pool frame_pool_{2048, 2 * batch};
 
     bool setup(bool offload) {
         a_ = std::make_unique<net::host>(config_for(mac_a, addr_a, mac_b, addr_b, offload), dev_a_, rng_a_);
@@ -143,7 +147,7 @@ struct world {
         const std::uint32_t seq0 = get32(template_.data() + tcp_offset + 4);
         const std::uint16_t sum0 = get16(template_.data() + tcp_offset + 16);
         for (std::size_t i = 0; i < n; ++i) {
-            auto b = demi::mem::heap_allocate(template_.size(), 0);
+            auto b = frame_pool_.allocate(template_.size(), 0);
             if (!b) std::abort();
             std::byte *p = b->bytes().data();
             std::memcpy(p, template_.data(), template_.size());

@@ -14,6 +14,10 @@ namespace {
 
 /// Room before a TCP segment for the Ethernet and IPv4 headers the interface prepends.
 constexpr std::size_t tcp_headroom = 14 + 60;
+/// Pool blocks for the segments the host builds: headroom + the largest segment of a 1500-byte MTU.
+constexpr std::size_t tx_block_size = 2048;
+/// Frames offered to the device at once.
+constexpr std::size_t tx_batch_max = 64;
 
 void add_stats(tcp::connection_stats &to, const tcp::connection_stats &s) noexcept {
     to.segments_in_ += s.segments_in_;
@@ -44,9 +48,11 @@ std::size_t host::tuple_hash::operator()(const tcp::four_tuple &t) const noexcep
 }
 
 host::host(host_config cfg, phy::device &dev, rng &random)
-    : cfg_(std::move(cfg)), dev_(dev), rng_(random), iface_(with_mac(cfg_.iface_, dev), random), isn_(random) {
+    : cfg_(std::move(cfg)), dev_(dev), rng_(random), iface_(with_mac(cfg_.iface_, dev), random), isn_(random),
+      tx_pool_(tx_block_size) {
     iface_.set_tcp_hook(this);
     rx_.resize(std::max<std::size_t>(cfg_.rx_batch_, 1));
+    tx_batch_.reserve(tx_batch_max);
 }
 
 host::~host() {
@@ -76,20 +82,42 @@ void host::poll(time_point now) {
         auto it = conns_.find(id);
         if (it != conns_.end()) reap(conn_id{id}, it->second);
     }
+    // Frames go to the device in batches straight from the interface's queue; the backlog only holds
+    // what the device pushed back, and while it holds anything new frames queue behind it (order).
+    flush_tx();
+    tx_batch_.clear();
     iface_.poll(now, [&](buffer &&f) {
-        if (tx_backlog_.size() >= cfg_.max_tx_backlog_) {
-            ++stats_.tx_backlog_drops_;
+        if (!tx_backlog_.empty()) {
+            if (tx_backlog_.size() >= cfg_.max_tx_backlog_) {
+                ++stats_.tx_backlog_drops_;
+                return;
+            }
+            tx_backlog_.push_back(std::move(f));
             return;
         }
-        tx_backlog_.push_back(std::move(f));
+        tx_batch_.push_back(std::move(f));
+        if (tx_batch_.size() == tx_batch_max) transmit_batch();
     });
-    flush_tx();
+    if (!tx_batch_.empty()) transmit_batch();
+}
+
+void host::transmit_batch() {
+    const std::size_t n = tx_batch_.size();
+    const std::size_t taken = dev_.transmit(tx_batch_);
+    for (std::size_t i = taken; i < n; ++i) {
+        if (tx_backlog_.size() >= cfg_.max_tx_backlog_) {
+            ++stats_.tx_backlog_drops_;
+            continue;
+        }
+        tx_backlog_.push_back(std::move(tx_batch_[i]));
+    }
+    tx_batch_.clear();
 }
 
 void host::flush_tx() {
     while (!tx_backlog_.empty()) {
         tx_batch_.clear();
-        const std::size_t n = std::min<std::size_t>(tx_backlog_.size(), 64);
+        const std::size_t n = std::min<std::size_t>(tx_backlog_.size(), tx_batch_max);
         for (std::size_t i = 0; i < n; ++i) tx_batch_.push_back(std::move(tx_backlog_[i]));
         const std::size_t taken = dev_.transmit(tx_batch_);
         // Frames the device left with us go back to the front, in order.
@@ -97,6 +125,7 @@ void host::flush_tx() {
         for (std::size_t i = n; i > taken; --i) tx_backlog_.push_front(std::move(tx_batch_[i - 1]));
         if (taken < n) break;
     }
+    tx_batch_.clear();
 }
 
 std::optional<time_point> host::poll_at() const noexcept {
@@ -129,8 +158,17 @@ void host::on_tcp(time_point now, const wire::ipv4_repr &ip, const buffer &segme
         return;
     }
     const tcp::four_tuple t{{ip.dst_, seg->dst_port_}, {ip.src_, seg->src_port_}};
-    if (auto it = by_tuple_.find(t); it != by_tuple_.end()) {
-        conn_entry *e = find(it->second);
+    conn_entry *e = last_rx_ != nullptr && last_rx_tuple_ == t ? last_rx_ : nullptr;
+    if (e == nullptr) {
+        if (auto it = by_tuple_.find(t); it != by_tuple_.end()) {
+            e = find(it->second);
+            if (e != nullptr) {
+                last_rx_ = e;
+                last_rx_tuple_ = t;
+            }
+        }
+    }
+    {
         if (e != nullptr && !e->conn_.is_closed()) {
             e->conn_.process(now, ip, *seg, seg->payload_);
             // RFC 1122 §4.2.3.2, RFC 5681 §4.2: an ACK for at least every second full-sized segment.
@@ -168,7 +206,7 @@ void host::on_tcp(time_point now, const wire::ipv4_repr &ip, const buffer &segme
 void host::send_segment(time_point now, const tcp::four_tuple &t, const wire::tcp_repr &r) {
     const std::size_t len = r.buffer_len();
     auto b = cfg_.iface_.allocate_ != nullptr ? cfg_.iface_.allocate_(len, tcp_headroom)
-                                              : mem::heap_allocate(len, tcp_headroom);
+                                              : tx_pool_.allocate(len, tcp_headroom);
     if (!b) {
         ++stats_.tcp_send_failures_;
         return;
@@ -184,11 +222,14 @@ conn_id host::add_connection(tcp::connection c, std::optional<listener_id> from)
     const tcp::four_tuple t = c.tuple();
     conns_.emplace(static_cast<std::uint32_t>(id), conn_entry{std::move(c), from, false, true});
     by_tuple_[t] = id;
+    last_rx_ = nullptr;
     ++stats_.connections_opened_;
     return id;
 }
 
 void host::reap(conn_id id, conn_entry &e) {
+    last_rx_ = nullptr;
+    last_found_ = nullptr;
     if (e.in_table_) {
         auto it = by_tuple_.find(e.conn_.tuple());
         if (it != by_tuple_.end() && it->second == id) by_tuple_.erase(it);
@@ -212,13 +253,17 @@ void host::reap(conn_id id, conn_entry &e) {
 }
 
 host::conn_entry *host::find(conn_id c) noexcept {
-    auto it = conns_.find(static_cast<std::uint32_t>(c));
-    return it == conns_.end() ? nullptr : &it->second;
+    return const_cast<conn_entry *>(std::as_const(*this).find(c));
 }
 
 const host::conn_entry *host::find(conn_id c) const noexcept {
-    auto it = conns_.find(static_cast<std::uint32_t>(c));
-    return it == conns_.end() ? nullptr : &it->second;
+    const auto key = static_cast<std::uint32_t>(c);
+    if (last_found_ != nullptr && last_found_id_ == key) return last_found_;
+    auto it = conns_.find(key);
+    if (it == conns_.end()) return nullptr;
+    last_found_ = &it->second;
+    last_found_id_ = key;
+    return last_found_;
 }
 
 // ---- the socket API ----

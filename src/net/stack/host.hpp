@@ -26,6 +26,7 @@
 
 #include "common/clock.hpp"
 #include "common/result.hpp"
+#include "memory/pool.hpp"
 #include "net/phy/device.hpp"
 #include "net/stack/config.hpp"
 #include "net/stack/interface.hpp"
@@ -143,6 +144,8 @@ private:
     /// Drops a CLOSED connection from the tuple table, and the entry itself when nobody needs it more.
     void reap(conn_id id, conn_entry &e);
     void flush_tx();
+    /// Offers tx_batch_ to the device; what it leaves goes to the backlog (bounded).
+    void transmit_batch();
     [[nodiscard]] conn_entry *find(conn_id c) noexcept;
     [[nodiscard]] const conn_entry *find(conn_id c) const noexcept;
 
@@ -162,6 +165,13 @@ private:
     std::deque<buffer> tx_backlog_;   // frames the device has not taken yet
     std::vector<buffer> tx_batch_;    // reused transmit batch
     std::vector<std::uint32_t> dead_; // reused: ids to reap after a pass
+    mem::block_pool tx_pool_;         // the segments this host builds, unless cfg_.iface_.allocate_ is set
+    // The last connection a segment or a user call found: most traffic hits one connection many times in
+    // a row. Reset whenever an entry leaves conns_ or by_tuple_.
+    conn_entry *last_rx_ = nullptr;
+    tcp::four_tuple last_rx_tuple_{};
+    mutable const conn_entry *last_found_ = nullptr;
+    mutable std::uint32_t last_found_id_ = 0;
     host_stats stats_;
     tcp::connection_stats reclaimed_totals_;
 };
