@@ -53,6 +53,7 @@ host::host(host_config cfg, phy::device &dev, rng &random)
     iface_.set_tcp_hook(this);
     rx_.resize(std::max<std::size_t>(cfg_.rx_batch_, 1));
     tx_batch_.reserve(tx_batch_max);
+    tx_scratch_.reserve(tx_batch_max);
 }
 
 host::~host() {
@@ -67,11 +68,14 @@ void host::receive(time_point now) {
         for (std::size_t i = 0; i < n; ++i) iface_.receive(std::move(rx_[i]), now);
         if (n < rx_.size()) break;
     }
+    // The ACKs (and other segments) the batch made, built straight for the device.
+    if (!tx_batch_.empty()) transmit_batch();
 }
 
 void host::poll(time_point now) {
     // Every connection sends what it has; a connection that reached CLOSED is reaped after its last
     // dispatch (which may carry the RST of an abort, RFC 9293 §3.10.5).
+    flush_tx(); // what the device pushed back last time goes first
     dead_.clear();
     for (auto &[id, e] : conns_) {
         const tcp::four_tuple t = e.conn_.tuple();
@@ -82,10 +86,10 @@ void host::poll(time_point now) {
         auto it = conns_.find(id);
         if (it != conns_.end()) reap(conn_id{id}, it->second);
     }
-    // Frames go to the device in batches straight from the interface's queue; the backlog only holds
-    // what the device pushed back, and while it holds anything new frames queue behind it (order).
-    flush_tx();
-    tx_batch_.clear();
+    // Frames go to the device in batches: tx_batch_ collects the segments sent directly (send_segment)
+    // and then the interface's queue. Order: a segment goes directly only while the interface's queue
+    // and the backlog are empty, so everything in tx_batch_ precedes what they hold; the backlog only
+    // holds what the device pushed back, and while it holds anything new frames queue behind it.
     iface_.poll(now, [&](buffer &&f) {
         if (!tx_backlog_.empty()) {
             if (tx_backlog_.size() >= cfg_.max_tx_backlog_) {
@@ -116,16 +120,16 @@ void host::transmit_batch() {
 
 void host::flush_tx() {
     while (!tx_backlog_.empty()) {
-        tx_batch_.clear();
+        tx_scratch_.clear();
         const std::size_t n = std::min<std::size_t>(tx_backlog_.size(), tx_batch_max);
-        for (std::size_t i = 0; i < n; ++i) tx_batch_.push_back(std::move(tx_backlog_[i]));
-        const std::size_t taken = dev_.transmit(tx_batch_);
+        for (std::size_t i = 0; i < n; ++i) tx_scratch_.push_back(std::move(tx_backlog_[i]));
+        const std::size_t taken = dev_.transmit(tx_scratch_);
         // Frames the device left with us go back to the front, in order.
         for (std::size_t i = 0; i < n; ++i) tx_backlog_.pop_front();
-        for (std::size_t i = n; i > taken; --i) tx_backlog_.push_front(std::move(tx_batch_[i - 1]));
+        for (std::size_t i = n; i > taken; --i) tx_backlog_.push_front(std::move(tx_scratch_[i - 1]));
         if (taken < n) break;
     }
-    tx_batch_.clear();
+    tx_scratch_.clear();
 }
 
 std::optional<time_point> host::poll_at() const noexcept {
@@ -212,7 +216,17 @@ void host::send_segment(time_point now, const tcp::four_tuple &t, const wire::tc
         return;
     }
     r.emit(b->bytes(), t.local_.addr_, t.remote_.addr_, iface_.config().caps_);
-    if (!iface_.send_ipv4(now, t.remote_.addr_, wire::ip_protocol::tcp, std::move(*b))) ++stats_.tcp_send_failures_;
+    // Straight to the device's next batch when nothing waits before it (see poll()).
+    buffer direct;
+    if (!iface_.send_ipv4(now, t.remote_.addr_, wire::ip_protocol::tcp, std::move(*b),
+                          tx_backlog_.empty() ? &direct : nullptr)) {
+        ++stats_.tcp_send_failures_;
+        return;
+    }
+    if (direct) {
+        tx_batch_.push_back(std::move(direct));
+        if (tx_batch_.size() == tx_batch_max) transmit_batch();
+    }
 }
 
 // ---- connection table ----

@@ -163,7 +163,8 @@ private:
     std::uint32_t next_listener_ = 1;
     std::vector<buffer> rx_;          // reused receive batch
     std::deque<buffer> tx_backlog_;   // frames the device has not taken yet
-    std::vector<buffer> tx_batch_;    // reused transmit batch
+    std::vector<buffer> tx_batch_;    // frames for the device: always empty between calls (see poll())
+    std::vector<buffer> tx_scratch_;  // reused by flush_tx
     std::vector<std::uint32_t> dead_; // reused: ids to reap after a pass
     mem::block_pool tx_pool_;         // the segments this host builds, unless cfg_.iface_.allocate_ is set
     // The last connection a segment or a user call found: most traffic hits one connection many times in

@@ -20,6 +20,7 @@ void connection::reject(const char *why) {
 void connection::process(time_point now, const wire::ipv4_repr &, const wire::tcp_repr &seg,
                          std::span<const std::byte> payload) {
     ++stats_.segments_in_;
+    if (fast_path_data(now, seg, payload)) return; // fast_path.cpp: in-order data, nothing else to do
     switch (state_) {
     case state::closed:
         // RFC 9293 §3.10.7.1: the owner answers with reset_for(); the TCB is gone.

@@ -210,6 +210,9 @@ private:
 
     connection(const four_tuple &t, const config &c, seq32 iss, time_point now);
 
+    // fast_path.cpp: header prediction; true when the segment was fully handled.
+    bool fast_path_data(time_point now, const wire::tcp_repr &seg, std::span<const std::byte> payload);
+
     // input.cpp
     void process_syn_sent(time_point now, const wire::tcp_repr &seg);
     bool check_ack(time_point now, const wire::tcp_repr &seg, bool has_data);
