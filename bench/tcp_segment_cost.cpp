@@ -5,10 +5,13 @@
 // batches outside the timed region, from a real segment of the peer, and the device only hands them
 // over and drops what is sent.
 //
-//   tcp_segment_cost [SEGMENTS] [--runs R] [--mode software|offload|both]
+//   tcp_segment_cost [SEGMENTS] [--runs R] [--mode software|offload|both] [--read copy|buffer]
 //
 // SEGMENTS per run (default 200000); the median of R runs (default 7) is printed, in ns per segment,
 // for received checksums verified in software and/or offloaded to the NIC (rx_ipv4/rx_tcp). The
+// application reads with host::recv (a copy into its own memory, the default) or host::recv_buffer
+// (--read buffer: the payload handed over in the received frame, no copy; it drops the buffer at once).
+// The
 // timed work is in feed_batch(), which bench/tcp-segment-instructions.sh counts with callgrind.
 #include <algorithm>
 #include <chrono>
@@ -160,21 +163,26 @@ struct world {
 };
 
 /// The timed work: each frame received, read by the application, and ACKed. Returns octets read.
-[[gnu::noinline]] std::size_t feed_batch(world &w, std::vector<buffer> &frames) {
+[[gnu::noinline]] std::size_t feed_batch(world &w, std::vector<buffer> &frames, bool zero_copy) {
     std::size_t got = 0;
     for (buffer &f : frames) {
         w.now_ += 12us; // 1460 octets at 1 Gbit/s
         w.dev_a_.next_ = &f;
         w.a_->receive(w.now_);
-        auto r = w.a_->recv(w.conn_a_, w.sink_);
-        if (r) got += *r;
+        if (zero_copy) {
+            auto r = w.a_->recv_buffer(w.conn_a_, w.sink_.size());
+            if (r) got += r->size();
+        } else {
+            auto r = w.a_->recv(w.conn_a_, w.sink_);
+            if (r) got += *r;
+        }
         w.a_->poll(w.now_);
     }
     return got;
 }
 
 /// ns per segment over `segments` segments (0 on failure).
-double run(world &w, std::size_t segments) {
+double run(world &w, std::size_t segments, bool zero_copy) {
     std::vector<buffer> frames;
     frames.reserve(batch);
     std::chrono::nanoseconds total{0};
@@ -183,7 +191,7 @@ double run(world &w, std::size_t segments) {
         const std::size_t n = std::min(batch, segments - done);
         w.build(frames, n);
         const auto t0 = std::chrono::steady_clock::now();
-        got += feed_batch(w, frames);
+        got += feed_batch(w, frames, zero_copy);
         total += std::chrono::steady_clock::now() - t0;
         done += n;
     }
@@ -201,6 +209,7 @@ int main(int argc, char **argv) {
     int runs = 7;
     bool sw = true;
     bool off = true;
+    bool zero_copy = false;
     for (int i = 1; i < argc; ++i) {
         if (std::strcmp(argv[i], "--runs") == 0 && i + 1 < argc) {
             runs = std::atoi(argv[++i]);
@@ -208,15 +217,23 @@ int main(int argc, char **argv) {
             const char *m = argv[++i];
             sw = std::strcmp(m, "software") == 0 || std::strcmp(m, "both") == 0;
             off = std::strcmp(m, "offload") == 0 || std::strcmp(m, "both") == 0;
+        } else if (std::strcmp(argv[i], "--read") == 0 && i + 1 < argc) {
+            const char *m = argv[++i];
+            if (std::strcmp(m, "buffer") == 0) {
+                zero_copy = true;
+            } else if (std::strcmp(m, "copy") != 0) {
+                std::fprintf(stderr, "--read copy|buffer\n");
+                return 2;
+            }
         } else if (argv[i][0] != '-') {
             segments = std::strtoull(argv[i], nullptr, 0);
         } else {
-            std::fprintf(stderr, "usage: %s [SEGMENTS] [--runs R] [--mode software|offload|both]\n", argv[0]);
+            std::fprintf(stderr, "usage: %s [SEGMENTS] [--runs R] [--mode software|offload|both] [--read copy|buffer]\n", argv[0]);
             return 2;
         }
     }
     if (segments == 0 || runs < 1 || (!sw && !off)) {
-        std::fprintf(stderr, "usage: %s [SEGMENTS] [--runs R] [--mode software|offload|both]\n", argv[0]);
+        std::fprintf(stderr, "usage: %s [SEGMENTS] [--runs R] [--mode software|offload|both] [--read copy|buffer]\n", argv[0]);
         return 2;
     }
     int failures = 0;
@@ -228,16 +245,16 @@ int main(int argc, char **argv) {
             return 1;
         }
         std::vector<double> ns;
-        for (int r = 0; r < runs; ++r) ns.push_back(run(w, segments));
+        for (int r = 0; r < runs; ++r) ns.push_back(run(w, segments, zero_copy));
         if (std::find(ns.begin(), ns.end(), 0.0) != ns.end()) {
             ++failures;
             continue;
         }
         std::sort(ns.begin(), ns.end());
         const auto *c = w.a_->connection(w.conn_a_);
-        std::printf("TCP segment (%u octets) in, read, ACK out; rx checksums %-9s: %7.1f ns/segment "
+        std::printf("TCP segment (%u octets) in, read (%s), ACK out; rx checksums %-9s: %7.1f ns/segment "
                     "(median of %d runs of %zu; min %.1f, max %.1f; ACKs sent %llu)\n",
-                    w.seg_len_, offload ? "offloaded" : "software", ns[ns.size() / 2], runs, segments, ns.front(),
+                    w.seg_len_, zero_copy ? "buffer" : "copy", offload ? "offloaded" : "software", ns[ns.size() / 2], runs, segments, ns.front(),
                     ns.back(), static_cast<unsigned long long>(w.dev_a_.dropped_));
         if (c == nullptr || c->current_state() != net::tcp::state::established) ++failures;
     }

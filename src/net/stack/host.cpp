@@ -174,7 +174,7 @@ void host::on_tcp(time_point now, const wire::ipv4_repr &ip, const buffer &segme
     }
     {
         if (e != nullptr && !e->conn_.is_closed()) {
-            e->conn_.process(now, ip, *seg, seg->payload_);
+            e->conn_.process(now, ip, *seg, seg->payload_, &segment);
             // RFC 1122 §4.2.3.2, RFC 5681 §4.2: an ACK for at least every second full-sized segment.
             // One device batch may hold many segments of this connection; send what is due now
             // instead of one stretch ACK for the whole batch at the next poll.
@@ -359,6 +359,26 @@ result<std::size_t> host::recv(conn_id c, std::span<std::byte> out) {
     if (k.readable() > 0) return k.recv(out);
     if (k.error() != 0) return demi::error(k.error());
     if (k.eof()) return std::size_t{0};
+    if (k.is_closed()) return demi::error(ENOTCONN);
+    return demi::error(EAGAIN);
+}
+
+result<buffer> host::recv_buffer(conn_id c, std::size_t max) {
+    conn_entry *e = find(c);
+    if (e == nullptr || e->user_closed_) return demi::error(EBADF);
+    if (max == 0) return demi::error(EINVAL);
+    tcp::connection &k = e->conn_;
+    if (k.readable() > 0) {
+        if (buffer b = k.recv_buffer(max)) return b;
+        // The front octets were copied into the receive buffer: copy them out into a buffer of their own.
+        const std::size_t n = std::min(max, k.readable());
+        auto b = cfg_.iface_.allocate_ != nullptr ? cfg_.iface_.allocate_(n, 0) : tx_pool_.allocate(n, 0);
+        if (!b) return b.err();
+        b->trim_back(b->size() - k.recv(b->bytes()));
+        return b;
+    }
+    if (k.error() != 0) return demi::error(k.error());
+    if (k.eof()) return buffer{};
     if (k.is_closed()) return demi::error(ENOTCONN);
     return demi::error(EAGAIN);
 }

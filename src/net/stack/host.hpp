@@ -103,6 +103,11 @@ public:
     /// peer's FIN and all data read); EAGAIN when nothing is there yet; the connection's error once it
     /// failed; ENOTCONN when closed without an error and without a FIN.
     result<std::size_t> recv(conn_id c, std::span<std::byte> out);
+    /// Received in-order data as a buffer, up to `max` octets (max > 0), without a copy when the data is
+    /// kept in the received frame (the buffer then refers to the frame's block, which stays alive while
+    /// the buffer does); otherwise a new buffer holding a copy. Empty buffer at end of stream; the
+    /// errors of recv(); EINVAL for max 0; ENOMEM when no buffer could be had for a copy.
+    result<buffer> recv_buffer(conn_id c, std::size_t max);
     /// Graceful close (RFC 9293 §3.10.4); the handle is released once the TCB reaches CLOSED.
     result<void> close(conn_id c);
     /// RST and release (RFC 9293 §3.10.5).

@@ -9,7 +9,8 @@ namespace demi::net::tcp {
 
 namespace flag = wire::tcp_flag;
 
-bool connection::fast_path_data(time_point now, const wire::tcp_repr &seg, std::span<const std::byte> payload) {
+bool connection::fast_path_data(time_point now, const wire::tcp_repr &seg, std::span<const std::byte> payload,
+                                const buffer *frame) {
     // The segment: ACK (and perhaps PSH) only; the next octet expected; data that fits the window
     // whole; no SACK blocks; the peer's window as it was, non-zero (no persist state to leave); and it
     // acknowledges nothing new (a pure receiver: no RTT sample, no congestion or recovery step).
@@ -44,10 +45,9 @@ bool connection::fast_path_data(time_point now, const wire::tcp_repr &seg, std::
         keepalive_at_ = now + cfg_.keepalive_idle_;
         keepalive_sent_ = 0;
     }
-    // "seventh": the text, in order and whole.
-    write_ring(0, payload);
+    // "seventh": the text, in order and whole; kept in the frame when it can be, else copied.
+    if (frame == nullptr || !deliver_held(*frame, payload)) deliver_copy(payload);
     rcv_nxt_ += static_cast<std::uint32_t>(payload.size());
-    unread_ += payload.size();
     schedule_ack(now, payload.size() >= eff_mss());
     return true;
 }
