@@ -43,8 +43,19 @@ std::uint16_t native_sum(const std::byte *p, std::size_t n) noexcept {
     if (n != 0) {
         // The last 1-7 bytes at the start of a zeroed word: in native order that is each 16-bit word as
         // it would be loaded, and (RFC 1071 §4.1) a trailing odd byte padded with a zero byte after it.
-        std::uint64_t w = 0;
-        std::memcpy(&w, p, n);
+        unsigned char t[8] = {};
+        const auto *q = reinterpret_cast<const unsigned char *>(p);
+        if (n & 4) {
+            std::memcpy(t, q, 4);
+            q += 4;
+        }
+        if (n & 2) {
+            std::memcpy(t + (n & 4), q, 2);
+            q += 2;
+        }
+        if (n & 1) t[n & 6] = *q;
+        std::uint64_t w;
+        std::memcpy(&w, t, sizeof w);
         s = add_carry(s, w);
     }
     s = (s & 0xffffffffu) + (s >> 32); // below 2^33
