@@ -5,17 +5,22 @@
 // batches outside the timed region, from a real segment of the peer, and the device only hands them
 // over and drops what is sent.
 //
-//   tcp_segment_cost [SEGMENTS] [--runs R] [--mode software|offload|both]
+//   tcp_segment_cost [SEGMENTS] [--runs R] [--mode software|offload|both] [--read copy|buffer]
 //
-// SEGMENTS per run (default 200000); the median of R runs (default 7) is printed, in ns per segment,
-// for received checksums verified in software and/or offloaded to the NIC (rx_ipv4/rx_tcp). The
-// timed work is in feed_batch(), which bench/tcp-segment-instructions.sh counts with callgrind.
+// SEGMENTS per run (default 200000); the median of R runs (default 7) is printed, in ns per segment
+// of wall-clock time and of the thread's CPU time (on a loaded machine the wall clock also counts
+// time spent descheduled), for received checksums verified in software and/or offloaded to the NIC
+// (rx_ipv4/rx_tcp). The application reads with host::recv (a copy into its own memory, the default)
+// or host::recv_buffer (--read buffer: the payload handed over in the received frame, no copy; it
+// drops the buffer at once). The timed work is in feed_batch(), which bench/tcp-segment-instructions.sh
+// counts with callgrind.
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <deque>
 #include <memory>
 #include <optional>
@@ -24,6 +29,7 @@
 
 #include "common/clock.hpp"
 #include "memory/heap.hpp"
+#include "memory/pool.hpp"
 #include "net/phy/queue_device.hpp"
 #include "net/stack/host.hpp"
 #include "net/wire/checksum.hpp"
@@ -91,6 +97,9 @@ struct world {
     std::uint32_t seq_ = 0;       // the sequence number of the next segment to build
     std::uint32_t seg_len_ = 0;   // payload octets per segment
     std::vector<std::byte> sink_; // the application's read buffer
+    // Received frames come from a pool of fixed-size blocks, as a NIC's receive buffers do (DPDK mbufs):
+    // a frame released after processing goes back to its pool, not to malloc.
+    demi::mem::block_pool frame_pool_{2048, 2 * batch};
 
     bool setup(bool offload) {
         a_ = std::make_unique<net::host>(config_for(mac_a, addr_a, mac_b, addr_b, offload), dev_a_, rng_a_);
@@ -143,7 +152,7 @@ struct world {
         const std::uint32_t seq0 = get32(template_.data() + tcp_offset + 4);
         const std::uint16_t sum0 = get16(template_.data() + tcp_offset + 16);
         for (std::size_t i = 0; i < n; ++i) {
-            auto b = demi::mem::heap_allocate(template_.size(), 0);
+            auto b = frame_pool_.allocate(template_.size(), 0);
             if (!b) std::abort();
             std::byte *p = b->bytes().data();
             std::memcpy(p, template_.data(), template_.size());
@@ -156,38 +165,60 @@ struct world {
 };
 
 /// The timed work: each frame received, read by the application, and ACKed. Returns octets read.
-[[gnu::noinline]] std::size_t feed_batch(world &w, std::vector<buffer> &frames) {
+[[gnu::noinline]] std::size_t feed_batch(world &w, std::vector<buffer> &frames, bool zero_copy) {
     std::size_t got = 0;
     for (buffer &f : frames) {
         w.now_ += 12us; // 1460 octets at 1 Gbit/s
         w.dev_a_.next_ = &f;
         w.a_->receive(w.now_);
-        auto r = w.a_->recv(w.conn_a_, w.sink_);
-        if (r) got += *r;
+        if (zero_copy) {
+            auto r = w.a_->recv_buffer(w.conn_a_, w.sink_.size());
+            if (r) got += r->size();
+        } else {
+            auto r = w.a_->recv(w.conn_a_, w.sink_);
+            if (r) got += *r;
+        }
         w.a_->poll(w.now_);
     }
     return got;
 }
 
-/// ns per segment over `segments` segments (0 on failure).
-double run(world &w, std::size_t segments) {
+/// The CPU time this thread has used: unlike the wall clock it does not count time the thread spent
+/// descheduled, which dominates on a loaded machine.
+std::chrono::nanoseconds thread_cpu_now() {
+    timespec ts{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec);
+}
+
+struct run_result {
+    double wall_ns_ = 0; // per segment, wall clock (steady_clock)
+    double cpu_ns_ = 0;  // per segment, this thread's CPU time
+};
+
+/// ns per segment over `segments` segments (zeros on failure).
+run_result run(world &w, std::size_t segments, bool zero_copy) {
     std::vector<buffer> frames;
     frames.reserve(batch);
-    std::chrono::nanoseconds total{0};
+    std::chrono::nanoseconds wall{0};
+    std::chrono::nanoseconds cpu{0};
     std::size_t got = 0;
     for (std::size_t done = 0; done < segments;) {
         const std::size_t n = std::min(batch, segments - done);
         w.build(frames, n);
+        const auto c0 = thread_cpu_now();
         const auto t0 = std::chrono::steady_clock::now();
-        got += feed_batch(w, frames);
-        total += std::chrono::steady_clock::now() - t0;
+        got += feed_batch(w, frames, zero_copy);
+        wall += std::chrono::steady_clock::now() - t0;
+        cpu += thread_cpu_now() - c0;
         done += n;
     }
     if (got != segments * w.seg_len_) {
         std::fprintf(stderr, "delivered %zu octets, expected %zu\n", got, segments * std::size_t{w.seg_len_});
-        return 0;
+        return {};
     }
-    return static_cast<double>(total.count()) / static_cast<double>(segments);
+    return {static_cast<double>(wall.count()) / static_cast<double>(segments),
+            static_cast<double>(cpu.count()) / static_cast<double>(segments)};
 }
 
 } // namespace
@@ -197,6 +228,7 @@ int main(int argc, char **argv) {
     int runs = 7;
     bool sw = true;
     bool off = true;
+    bool zero_copy = false;
     for (int i = 1; i < argc; ++i) {
         if (std::strcmp(argv[i], "--runs") == 0 && i + 1 < argc) {
             runs = std::atoi(argv[++i]);
@@ -204,15 +236,23 @@ int main(int argc, char **argv) {
             const char *m = argv[++i];
             sw = std::strcmp(m, "software") == 0 || std::strcmp(m, "both") == 0;
             off = std::strcmp(m, "offload") == 0 || std::strcmp(m, "both") == 0;
+        } else if (std::strcmp(argv[i], "--read") == 0 && i + 1 < argc) {
+            const char *m = argv[++i];
+            if (std::strcmp(m, "buffer") == 0) {
+                zero_copy = true;
+            } else if (std::strcmp(m, "copy") != 0) {
+                std::fprintf(stderr, "--read copy|buffer\n");
+                return 2;
+            }
         } else if (argv[i][0] != '-') {
             segments = std::strtoull(argv[i], nullptr, 0);
         } else {
-            std::fprintf(stderr, "usage: %s [SEGMENTS] [--runs R] [--mode software|offload|both]\n", argv[0]);
+            std::fprintf(stderr, "usage: %s [SEGMENTS] [--runs R] [--mode software|offload|both] [--read copy|buffer]\n", argv[0]);
             return 2;
         }
     }
     if (segments == 0 || runs < 1 || (!sw && !off)) {
-        std::fprintf(stderr, "usage: %s [SEGMENTS] [--runs R] [--mode software|offload|both]\n", argv[0]);
+        std::fprintf(stderr, "usage: %s [SEGMENTS] [--runs R] [--mode software|offload|both] [--read copy|buffer]\n", argv[0]);
         return 2;
     }
     int failures = 0;
@@ -224,17 +264,25 @@ int main(int argc, char **argv) {
             return 1;
         }
         std::vector<double> ns;
-        for (int r = 0; r < runs; ++r) ns.push_back(run(w, segments));
+        std::vector<double> cpu;
+        for (int r = 0; r < runs; ++r) {
+            const run_result rr = run(w, segments, zero_copy);
+            ns.push_back(rr.wall_ns_);
+            cpu.push_back(rr.cpu_ns_);
+        }
         if (std::find(ns.begin(), ns.end(), 0.0) != ns.end()) {
             ++failures;
             continue;
         }
         std::sort(ns.begin(), ns.end());
+        std::sort(cpu.begin(), cpu.end());
         const auto *c = w.a_->connection(w.conn_a_);
-        std::printf("TCP segment (%u octets) in, read, ACK out; rx checksums %-9s: %7.1f ns/segment "
-                    "(median of %d runs of %zu; min %.1f, max %.1f; ACKs sent %llu)\n",
-                    w.seg_len_, offload ? "offloaded" : "software", ns[ns.size() / 2], runs, segments, ns.front(),
-                    ns.back(), static_cast<unsigned long long>(w.dev_a_.dropped_));
+        std::printf("TCP segment (%u octets) in, read (%s), ACK out; rx checksums %-9s: %7.1f ns/segment "
+                    "(median of %d runs of %zu; min %.1f, max %.1f; thread CPU time: median %.1f, min %.1f; "
+                    "ACKs sent %llu)\n",
+                    w.seg_len_, zero_copy ? "buffer" : "copy", offload ? "offloaded" : "software", ns[ns.size() / 2],
+                    runs, segments, ns.front(), ns.back(), cpu[cpu.size() / 2], cpu.front(),
+                    static_cast<unsigned long long>(w.dev_a_.dropped_));
         if (c == nullptr || c->current_state() != net::tcp::state::established) ++failures;
     }
     return failures == 0 ? 0 : 1;

@@ -17,6 +17,7 @@ struct bulk_case {
     const char *name_;
     std::size_t bytes_;
     phy::fault_params faults_;
+    bool read_buffers_ = false; // the receiver also reads with host::recv_buffer (zero copy)
 };
 
 phy::fault_params loss(double p) {
@@ -70,6 +71,7 @@ TEST_P(bulk, arrives_byte_exact) {
     p.seed_ = test::seed_or(0x5eed0000 + c.bytes_);
     p.bytes_ = c.bytes_;
     p.faults_ = c.faults_;
+    p.read_buffers_ = c.read_buffers_;
     SCOPED_TRACE(test::seed_text(p.seed_));
     const bulk_result r = run_bulk(p);
     ASSERT_TRUE(r.ok_) << r.failure_;
@@ -87,7 +89,9 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(bulk_case{"clean", 4u << 20, {}}, bulk_case{"loss_1", 2u << 20, loss(0.01)},
                       bulk_case{"loss_5", 2u << 20, loss(0.05)}, bulk_case{"loss_10", 1u << 20, loss(0.10)},
                       bulk_case{"reorder", 2u << 20, reorder()}, bulk_case{"duplicate", 2u << 20, duplicate()},
-                      bulk_case{"corrupt", 2u << 20, corrupt()}, bulk_case{"all_faults", 1u << 20, everything()}),
+                      bulk_case{"corrupt", 2u << 20, corrupt()}, bulk_case{"all_faults", 1u << 20, everything()},
+                      bulk_case{"clean_recv_buffer", 2u << 20, {}, true},
+                      bulk_case{"all_faults_recv_buffer", 1u << 20, everything(), true}),
     [](const auto &info) { return std::string(info.param.name_); });
 
 TEST(determinism, same_seed_same_frames) {

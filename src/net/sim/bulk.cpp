@@ -144,8 +144,21 @@ bulk_result run_bulk(const bulk_params &p) {
         if (!s) {
             if (auto a = server.tcp_accept(*lst)) s = *a;
         }
+        std::uint64_t reads = 0;
         while (s && !server_eof) {
-            auto got = server.recv(*s, rbuf);
+            result<std::size_t> got = demi::error(EAGAIN);
+            if (p.read_buffers_ && ++reads % 2 == 0) {
+                // Zero-copy reads (a short one every fourth), copied here only to check the pattern.
+                auto b = server.recv_buffer(*s, reads % 4 == 0 ? 1000 : rbuf.size());
+                if (!b)
+                    got = b.err();
+                else {
+                    if (!b->empty()) std::memcpy(rbuf.data(), b->data(), b->size());
+                    got = b->size();
+                }
+            } else {
+                got = server.recv(*s, rbuf);
+            }
             if (!got) {
                 if (got.code() == EAGAIN) break;
                 r.failure_ = errno_text("server recv", got.code());

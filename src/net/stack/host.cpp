@@ -14,6 +14,10 @@ namespace {
 
 /// Room before a TCP segment for the Ethernet and IPv4 headers the interface prepends.
 constexpr std::size_t tcp_headroom = 14 + 60;
+/// Pool blocks for the segments the host builds: headroom + the largest segment of a 1500-byte MTU.
+constexpr std::size_t tx_block_size = 2048;
+/// Frames offered to the device at once.
+constexpr std::size_t tx_batch_max = 64;
 
 void add_stats(tcp::connection_stats &to, const tcp::connection_stats &s) noexcept {
     to.segments_in_ += s.segments_in_;
@@ -44,9 +48,12 @@ std::size_t host::tuple_hash::operator()(const tcp::four_tuple &t) const noexcep
 }
 
 host::host(host_config cfg, phy::device &dev, rng &random)
-    : cfg_(std::move(cfg)), dev_(dev), rng_(random), iface_(with_mac(cfg_.iface_, dev), random), isn_(random) {
+    : cfg_(std::move(cfg)), dev_(dev), rng_(random), iface_(with_mac(cfg_.iface_, dev), random), isn_(random),
+      tx_pool_(tx_block_size) {
     iface_.set_tcp_hook(this);
     rx_.resize(std::max<std::size_t>(cfg_.rx_batch_, 1));
+    tx_batch_.reserve(tx_batch_max);
+    tx_scratch_.reserve(tx_batch_max);
 }
 
 host::~host() {
@@ -61,11 +68,14 @@ void host::receive(time_point now) {
         for (std::size_t i = 0; i < n; ++i) iface_.receive(std::move(rx_[i]), now);
         if (n < rx_.size()) break;
     }
+    // The ACKs (and other segments) the batch made, built straight for the device.
+    if (!tx_batch_.empty()) transmit_batch();
 }
 
 void host::poll(time_point now) {
     // Every connection sends what it has; a connection that reached CLOSED is reaped after its last
     // dispatch (which may carry the RST of an abort, RFC 9293 §3.10.5).
+    flush_tx(); // what the device pushed back last time goes first
     dead_.clear();
     for (auto &[id, e] : conns_) {
         const tcp::four_tuple t = e.conn_.tuple();
@@ -76,27 +86,50 @@ void host::poll(time_point now) {
         auto it = conns_.find(id);
         if (it != conns_.end()) reap(conn_id{id}, it->second);
     }
+    // Frames go to the device in batches: tx_batch_ collects the segments sent directly (send_segment)
+    // and then the interface's queue. Order: a segment goes directly only while the interface's queue
+    // and the backlog are empty, so everything in tx_batch_ precedes what they hold; the backlog only
+    // holds what the device pushed back, and while it holds anything new frames queue behind it.
     iface_.poll(now, [&](buffer &&f) {
-        if (tx_backlog_.size() >= cfg_.max_tx_backlog_) {
-            ++stats_.tx_backlog_drops_;
+        if (!tx_backlog_.empty()) {
+            if (tx_backlog_.size() >= cfg_.max_tx_backlog_) {
+                ++stats_.tx_backlog_drops_;
+                return;
+            }
+            tx_backlog_.push_back(std::move(f));
             return;
         }
-        tx_backlog_.push_back(std::move(f));
+        tx_batch_.push_back(std::move(f));
+        if (tx_batch_.size() == tx_batch_max) transmit_batch();
     });
-    flush_tx();
+    if (!tx_batch_.empty()) transmit_batch();
+}
+
+void host::transmit_batch() {
+    const std::size_t n = tx_batch_.size();
+    const std::size_t taken = dev_.transmit(tx_batch_);
+    for (std::size_t i = taken; i < n; ++i) {
+        if (tx_backlog_.size() >= cfg_.max_tx_backlog_) {
+            ++stats_.tx_backlog_drops_;
+            continue;
+        }
+        tx_backlog_.push_back(std::move(tx_batch_[i]));
+    }
+    tx_batch_.clear();
 }
 
 void host::flush_tx() {
     while (!tx_backlog_.empty()) {
-        tx_batch_.clear();
-        const std::size_t n = std::min<std::size_t>(tx_backlog_.size(), 64);
-        for (std::size_t i = 0; i < n; ++i) tx_batch_.push_back(std::move(tx_backlog_[i]));
-        const std::size_t taken = dev_.transmit(tx_batch_);
+        tx_scratch_.clear();
+        const std::size_t n = std::min<std::size_t>(tx_backlog_.size(), tx_batch_max);
+        for (std::size_t i = 0; i < n; ++i) tx_scratch_.push_back(std::move(tx_backlog_[i]));
+        const std::size_t taken = dev_.transmit(tx_scratch_);
         // Frames the device left with us go back to the front, in order.
         for (std::size_t i = 0; i < n; ++i) tx_backlog_.pop_front();
-        for (std::size_t i = n; i > taken; --i) tx_backlog_.push_front(std::move(tx_batch_[i - 1]));
+        for (std::size_t i = n; i > taken; --i) tx_backlog_.push_front(std::move(tx_scratch_[i - 1]));
         if (taken < n) break;
     }
+    tx_scratch_.clear();
 }
 
 std::optional<time_point> host::poll_at() const noexcept {
@@ -129,10 +162,19 @@ void host::on_tcp(time_point now, const wire::ipv4_repr &ip, const buffer &segme
         return;
     }
     const tcp::four_tuple t{{ip.dst_, seg->dst_port_}, {ip.src_, seg->src_port_}};
-    if (auto it = by_tuple_.find(t); it != by_tuple_.end()) {
-        conn_entry *e = find(it->second);
+    conn_entry *e = last_rx_ != nullptr && last_rx_tuple_ == t ? last_rx_ : nullptr;
+    if (e == nullptr) {
+        if (auto it = by_tuple_.find(t); it != by_tuple_.end()) {
+            e = find(it->second);
+            if (e != nullptr) {
+                last_rx_ = e;
+                last_rx_tuple_ = t;
+            }
+        }
+    }
+    {
         if (e != nullptr && !e->conn_.is_closed()) {
-            e->conn_.process(now, ip, *seg, seg->payload_);
+            e->conn_.process(now, ip, *seg, seg->payload_, &segment);
             // RFC 1122 §4.2.3.2, RFC 5681 §4.2: an ACK for at least every second full-sized segment.
             // One device batch may hold many segments of this connection; send what is due now
             // instead of one stretch ACK for the whole batch at the next poll.
@@ -168,13 +210,23 @@ void host::on_tcp(time_point now, const wire::ipv4_repr &ip, const buffer &segme
 void host::send_segment(time_point now, const tcp::four_tuple &t, const wire::tcp_repr &r) {
     const std::size_t len = r.buffer_len();
     auto b = cfg_.iface_.allocate_ != nullptr ? cfg_.iface_.allocate_(len, tcp_headroom)
-                                              : mem::heap_allocate(len, tcp_headroom);
+                                              : tx_pool_.allocate(len, tcp_headroom);
     if (!b) {
         ++stats_.tcp_send_failures_;
         return;
     }
     r.emit(b->bytes(), t.local_.addr_, t.remote_.addr_, iface_.config().caps_);
-    if (!iface_.send_ipv4(now, t.remote_.addr_, wire::ip_protocol::tcp, std::move(*b))) ++stats_.tcp_send_failures_;
+    // Straight to the device's next batch when nothing waits before it (see poll()).
+    buffer direct;
+    if (!iface_.send_ipv4(now, t.remote_.addr_, wire::ip_protocol::tcp, std::move(*b),
+                          tx_backlog_.empty() ? &direct : nullptr)) {
+        ++stats_.tcp_send_failures_;
+        return;
+    }
+    if (direct) {
+        tx_batch_.push_back(std::move(direct));
+        if (tx_batch_.size() == tx_batch_max) transmit_batch();
+    }
 }
 
 // ---- connection table ----
@@ -184,11 +236,14 @@ conn_id host::add_connection(tcp::connection c, std::optional<listener_id> from)
     const tcp::four_tuple t = c.tuple();
     conns_.emplace(static_cast<std::uint32_t>(id), conn_entry{std::move(c), from, false, true});
     by_tuple_[t] = id;
+    last_rx_ = nullptr;
     ++stats_.connections_opened_;
     return id;
 }
 
 void host::reap(conn_id id, conn_entry &e) {
+    last_rx_ = nullptr;
+    last_found_ = nullptr;
     if (e.in_table_) {
         auto it = by_tuple_.find(e.conn_.tuple());
         if (it != by_tuple_.end() && it->second == id) by_tuple_.erase(it);
@@ -212,13 +267,17 @@ void host::reap(conn_id id, conn_entry &e) {
 }
 
 host::conn_entry *host::find(conn_id c) noexcept {
-    auto it = conns_.find(static_cast<std::uint32_t>(c));
-    return it == conns_.end() ? nullptr : &it->second;
+    return const_cast<conn_entry *>(std::as_const(*this).find(c));
 }
 
 const host::conn_entry *host::find(conn_id c) const noexcept {
-    auto it = conns_.find(static_cast<std::uint32_t>(c));
-    return it == conns_.end() ? nullptr : &it->second;
+    const auto key = static_cast<std::uint32_t>(c);
+    if (last_found_ != nullptr && last_found_id_ == key) return last_found_;
+    auto it = conns_.find(key);
+    if (it == conns_.end()) return nullptr;
+    last_found_ = &it->second;
+    last_found_id_ = key;
+    return last_found_;
 }
 
 // ---- the socket API ----
@@ -300,6 +359,26 @@ result<std::size_t> host::recv(conn_id c, std::span<std::byte> out) {
     if (k.readable() > 0) return k.recv(out);
     if (k.error() != 0) return demi::error(k.error());
     if (k.eof()) return std::size_t{0};
+    if (k.is_closed()) return demi::error(ENOTCONN);
+    return demi::error(EAGAIN);
+}
+
+result<buffer> host::recv_buffer(conn_id c, std::size_t max) {
+    conn_entry *e = find(c);
+    if (e == nullptr || e->user_closed_) return demi::error(EBADF);
+    if (max == 0) return demi::error(EINVAL);
+    tcp::connection &k = e->conn_;
+    if (k.readable() > 0) {
+        if (buffer b = k.recv_buffer(max)) return b;
+        // The front octets were copied into the receive buffer: copy them out into a buffer of their own.
+        const std::size_t n = std::min(max, k.readable());
+        auto b = cfg_.iface_.allocate_ != nullptr ? cfg_.iface_.allocate_(n, 0) : tx_pool_.allocate(n, 0);
+        if (!b) return b.err();
+        b->trim_back(b->size() - k.recv(b->bytes()));
+        return b;
+    }
+    if (k.error() != 0) return demi::error(k.error());
+    if (k.eof()) return buffer{};
     if (k.is_closed()) return demi::error(ENOTCONN);
     return demi::error(EAGAIN);
 }

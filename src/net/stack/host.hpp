@@ -26,6 +26,7 @@
 
 #include "common/clock.hpp"
 #include "common/result.hpp"
+#include "memory/pool.hpp"
 #include "net/phy/device.hpp"
 #include "net/stack/config.hpp"
 #include "net/stack/interface.hpp"
@@ -102,6 +103,11 @@ public:
     /// peer's FIN and all data read); EAGAIN when nothing is there yet; the connection's error once it
     /// failed; ENOTCONN when closed without an error and without a FIN.
     result<std::size_t> recv(conn_id c, std::span<std::byte> out);
+    /// Received in-order data as a buffer, up to `max` octets (max > 0), without a copy when the data is
+    /// kept in the received frame (the buffer then refers to the frame's block, which stays alive while
+    /// the buffer does); otherwise a new buffer holding a copy. Empty buffer at end of stream; the
+    /// errors of recv(); EINVAL for max 0; ENOMEM when no buffer could be had for a copy.
+    result<buffer> recv_buffer(conn_id c, std::size_t max);
     /// Graceful close (RFC 9293 §3.10.4); the handle is released once the TCB reaches CLOSED.
     result<void> close(conn_id c);
     /// RST and release (RFC 9293 §3.10.5).
@@ -143,6 +149,8 @@ private:
     /// Drops a CLOSED connection from the tuple table, and the entry itself when nobody needs it more.
     void reap(conn_id id, conn_entry &e);
     void flush_tx();
+    /// Offers tx_batch_ to the device; what it leaves goes to the backlog (bounded).
+    void transmit_batch();
     [[nodiscard]] conn_entry *find(conn_id c) noexcept;
     [[nodiscard]] const conn_entry *find(conn_id c) const noexcept;
 
@@ -160,8 +168,16 @@ private:
     std::uint32_t next_listener_ = 1;
     std::vector<buffer> rx_;          // reused receive batch
     std::deque<buffer> tx_backlog_;   // frames the device has not taken yet
-    std::vector<buffer> tx_batch_;    // reused transmit batch
+    std::vector<buffer> tx_batch_;    // frames for the device: always empty between calls (see poll())
+    std::vector<buffer> tx_scratch_;  // reused by flush_tx
     std::vector<std::uint32_t> dead_; // reused: ids to reap after a pass
+    mem::block_pool tx_pool_;         // the segments this host builds, unless cfg_.iface_.allocate_ is set
+    // The last connection a segment or a user call found: most traffic hits one connection many times in
+    // a row. Reset whenever an entry leaves conns_ or by_tuple_.
+    conn_entry *last_rx_ = nullptr;
+    tcp::four_tuple last_rx_tuple_{};
+    mutable const conn_entry *last_found_ = nullptr;
+    mutable std::uint32_t last_found_id_ = 0;
     host_stats stats_;
     tcp::connection_stats reclaimed_totals_;
 };

@@ -70,7 +70,16 @@ result<buffer> interface::with_headroom(buffer payload, size_t headroom) {
     return b;
 }
 
-result<void> interface::transmit(buffer packet, ethernet_address dst, wire::ethertype type) {
+result<void> interface::transmit(buffer packet, ethernet_address dst, wire::ethertype type, buffer *direct) {
+    if (direct != nullptr && tx_.empty() && packet.headroom() >= eth_len && packet.use_count() == 1) {
+        // Nothing queued before it: the caller hands it to the device (with_headroom's conditions hold).
+        packet.prepend(eth_len);
+        wire::ethernet_repr eth{cfg_.mac_, dst, type};
+        eth.emit(packet.bytes());
+        ++stats_.tx_frames_;
+        *direct = std::move(packet);
+        return ok();
+    }
     if (tx_.size() >= cfg_.max_tx_queue_) {
         ++stats_.tx_queue_full_drops_;
         DEMI_LOG(debug, "eth", "frame dropped: transmit queue full (%zu)", tx_.size());
@@ -404,7 +413,8 @@ void interface::send_unreachable(time_point now, const wire::ipv4_repr &ip, std:
 
 // ---- send ----
 
-result<void> interface::send_ipv4(time_point now, ipv4_address dst, wire::ip_protocol protocol, buffer payload) {
+result<void> interface::send_ipv4(time_point now, ipv4_address dst, wire::ip_protocol protocol, buffer payload,
+                                   buffer *direct) {
     if (payload.size() + ipv4_len > mtu_for(dst)) return error(EMSGSIZE);
     if (is_local(dst)) return send_local(dst, protocol, std::move(payload));
     ethernet_address dst_mac;
@@ -459,7 +469,7 @@ result<void> interface::send_ipv4(time_point now, ipv4_address dst, wire::ip_pro
             }
         }
     }
-    return transmit(std::move(*packet), dst_mac, wire::ethertype::ipv4);
+    return transmit(std::move(*packet), dst_mac, wire::ethertype::ipv4, direct);
 }
 
 result<void> interface::send_local(ipv4_address dst, wire::ip_protocol protocol, buffer payload) {

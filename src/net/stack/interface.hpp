@@ -100,7 +100,15 @@ public:
     /// ENETUNREACH off-subnet without a gateway, EMSGSIZE above the MTU (no fragmentation on send),
     /// ENOBUFS when queues are full, ENOMEM when no buffer could be had. A datagram waiting for ARP
     /// counts as sent; if resolution fails it is dropped and counted (arp_unresolved_drops_).
-    result<void> send_ipv4(time_point now, ipv4_address dst, wire::ip_protocol protocol, buffer payload);
+    result<void> send_ipv4(time_point now, ipv4_address dst, wire::ip_protocol protocol, buffer payload) {
+        return send_ipv4(now, dst, protocol, std::move(payload), nullptr);
+    }
+    /// As above, but when the frame can go at once (the next hop is resolved and no frame is queued for
+    /// poll()) it is not queued: it is moved to `*direct` for the caller to hand to the device before
+    /// the frames of the next poll(). Counted in tx_frames_ like the frames poll() emits. With `direct`
+    /// null, the same as above.
+    result<void> send_ipv4(time_point now, ipv4_address dst, wire::ip_protocol protocol, buffer payload,
+                           buffer *direct);
     /// Receives TCP segments from now on (nullptr: none; segments are then dropped and counted).
     void set_tcp_hook(tcp_hook *hook) noexcept { tcp_ = hook; }
 
@@ -173,7 +181,7 @@ private:
     /// Builds the IPv4 header and queues the datagram for local delivery.
     result<void> send_local(ipv4_address dst, wire::ip_protocol protocol, buffer payload);
     /// Prepends the Ethernet header and queues the frame.
-    result<void> transmit(buffer packet, ethernet_address dst, wire::ethertype type);
+    result<void> transmit(buffer packet, ethernet_address dst, wire::ethertype type, buffer *direct = nullptr);
     void send_arp(wire::arp_operation op, ethernet_address dst_mac, ethernet_address target_mac,
                   ipv4_address target_ip);
 

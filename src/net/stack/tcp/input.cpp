@@ -18,8 +18,9 @@ void connection::reject(const char *why) {
 }
 
 void connection::process(time_point now, const wire::ipv4_repr &, const wire::tcp_repr &seg,
-                         std::span<const std::byte> payload) {
+                         std::span<const std::byte> payload, const buffer *frame) {
     ++stats_.segments_in_;
+    if (fast_path_data(now, seg, payload, frame)) return; // fast_path.cpp: in-order data, nothing else to do
     switch (state_) {
     case state::closed:
         // RFC 9293 §3.10.7.1: the owner answers with reset_for(); the TCB is gone.
@@ -428,14 +429,13 @@ void connection::process_text(time_point now, seq32 seq, std::span<const std::by
 
     if (off == 0) {
         if (!data.empty()) {
-            write_ring(0, data);
+            deliver_copy(data);
             rcv_nxt_ += static_cast<std::uint32_t>(data.size());
-            unread_ += data.size();
         }
         if (!ooo_.empty()) {
             // The gap closed: deliver what was held and ACK at once (RFC 5681 §4.2).
             const seq32 next = ooo_.advance(rcv_nxt_);
-            unread_ += static_cast<std::uint32_t>(next - rcv_nxt_);
+            deliver_ring(static_cast<std::uint32_t>(next - rcv_nxt_));
             rcv_nxt_ = next;
             ack_now_ = true;
         }

@@ -62,6 +62,7 @@ connection::connection(const four_tuple &t, const config &c, seq32 iss, time_poi
     if (cfg_.recv_buffer_ > (std::size_t{0xffff} << wire::tcp_max_window_scale))
         cfg_.recv_buffer_ = std::size_t{0xffff} << wire::tcp_max_window_scale;
     ring_.resize(cfg_.recv_buffer_);
+    rxq_.resize(rx_chunks);
     rcv_shift_ = cfg_.window_scaling_ ? shift_for(cfg_.recv_buffer_) : 0;
     // RFC 7323 §5.4: a per-connection random offset for TSval; the ISN is already one.
     ts_offset_ = iss.value();
@@ -181,21 +182,102 @@ std::span<const std::byte> connection::send_bytes(std::uint32_t offset, std::uin
 
 void connection::write_ring(std::uint32_t offset, std::span<const std::byte> data) {
     const std::size_t cap = ring_.size();
-    std::size_t pos = (ring_head_ + unread_ + offset) % cap;
+    std::size_t pos = (ring_head_ + ring_unread_ + offset) % cap;
     const std::size_t first = std::min(data.size(), cap - pos);
     std::memcpy(ring_.data() + pos, data.data(), first);
     if (first < data.size()) std::memcpy(ring_.data(), data.data() + first, data.size() - first);
 }
 
+void connection::deliver_ring(std::size_t n) {
+    ring_unread_ += n;
+    unread_ += n;
+    // A ring chunk at the back grows; otherwise a new one (a slot is always left for it: deliver_held).
+    if (rxq_count_ != 0) {
+        rx_chunk &back = rxq_[(rxq_head_ + rxq_count_ - 1) % rx_chunks];
+        if (!back.buf_) {
+            back.len_ += n;
+            return;
+        }
+    }
+    rxq_[(rxq_head_ + rxq_count_) % rx_chunks].len_ = n;
+    ++rxq_count_;
+}
+
+void connection::deliver_copy(std::span<const std::byte> data) {
+    write_ring(0, data);
+    deliver_ring(data.size());
+}
+
+bool connection::deliver_held(const buffer &frame, std::span<const std::byte> data) {
+    // Only while nothing is held out of order (ring positions), with a slot left for a ring chunk, and
+    // when the data is at least half of the frame's block: what a peer's tiny segments would pin
+    // stays bounded by twice the receive window.
+    if (!ooo_.empty() || rxq_count_ + 2 > rx_chunks || frame.block() == nullptr ||
+        2 * data.size() < frame.block()->capacity)
+        return false;
+    buffer b = frame.within_block(data.data(), data.size());
+    if (!b) return false;
+    rx_chunk &c = rxq_[(rxq_head_ + rxq_count_) % rx_chunks];
+    c.buf_ = std::move(b);
+    c.len_ = data.size();
+    ++rxq_count_;
+    unread_ += data.size();
+    return true;
+}
+
+buffer connection::recv_buffer(std::size_t max) {
+    if (rxq_count_ == 0 || max == 0) return {};
+    rx_chunk &c = rxq_[rxq_head_];
+    if (!c.buf_) return {};
+    buffer b;
+    if (max >= c.len_) {
+        b = std::move(c.buf_);
+        c.buf_.reset();
+        rxq_head_ = (rxq_head_ + 1) % rx_chunks;
+        --rxq_count_;
+    } else {
+        b = c.buf_.slice(0, max);
+        c.buf_.trim_front(max);
+        c.len_ -= max;
+    }
+    unread_ -= b.size();
+    after_read(b.size());
+    return b;
+}
+
 std::size_t connection::recv(std::span<std::byte> out) {
     const std::size_t n = std::min(out.size(), unread_);
-    const std::size_t cap = ring_.size();
-    const std::size_t first = std::min(n, cap - ring_head_);
     if (n == 0) return 0;
-    std::memcpy(out.data(), ring_.data() + ring_head_, first);
-    if (first < n) std::memcpy(out.data() + first, ring_.data(), n - first);
-    ring_head_ = (ring_head_ + n) % cap;
+    const std::size_t cap = ring_.size();
+    std::size_t done = 0;
+    while (done < n) {
+        rx_chunk &c = rxq_[rxq_head_];
+        const std::size_t take = std::min(n - done, c.len_);
+        if (c.buf_) {
+            std::memcpy(out.data() + done, c.buf_.data(), take);
+            c.buf_.trim_front(take);
+        } else {
+            const std::size_t first = std::min(take, cap - ring_head_);
+            std::memcpy(out.data() + done, ring_.data() + ring_head_, first);
+            if (first < take) std::memcpy(out.data() + done + first, ring_.data(), take - first);
+            ring_head_ = (ring_head_ + take) % cap;
+            ring_unread_ -= take;
+        }
+        c.len_ -= take;
+        done += take;
+        if (c.len_ == 0) {
+            c.buf_.reset();
+            rxq_head_ = (rxq_head_ + 1) % rx_chunks;
+            --rxq_count_;
+        }
+    }
     unread_ -= n;
+    after_read(n);
+    return n;
+}
+
+void connection::after_read(std::size_t) {
+    const std::size_t cap = ring_.size();
     // RFC 1122 §4.2.3.3 (receiver SWS avoidance): announce a reopened window once it has grown by
     // min(half the buffer, one MSS) over what the peer last saw.
     const bool receiving =
@@ -203,7 +285,6 @@ std::size_t connection::recv(std::span<std::byte> out) {
     const std::uint32_t wnd = recv_window();
     const std::uint32_t step = std::min<std::uint32_t>(static_cast<std::uint32_t>(cap / 2), snd_mss_);
     if (receiving && wnd >= adv_wnd_ + step) ack_now_ = true;
-    return n;
 }
 
 void connection::close() {

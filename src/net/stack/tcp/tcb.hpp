@@ -129,9 +129,11 @@ public:
 
     // ---- the segment interface (input.cpp, output.cpp) ----
 
-    /// A segment for this connection arrived (RFC 9293 §3.10.7). `payload` is its data.
+    /// A segment for this connection arrived (RFC 9293 §3.10.7). `payload` is its data. When `frame` is
+    /// given and its block holds `payload`, in-order data may be kept by reference to that block instead
+    /// of being copied (read back with recv_buffer(); the block stays alive until then).
     void process(time_point now, const wire::ipv4_repr &ip, const wire::tcp_repr &seg,
-                 std::span<const std::byte> payload);
+                 std::span<const std::byte> payload, const buffer *frame = nullptr);
     /// Runs expired timers, then calls `emit(const wire::tcp_repr &, std::span<const std::byte> payload)`
     /// for each segment to send now. The repr's payload_ is the same span; both are valid only during
     /// the call.
@@ -155,6 +157,10 @@ public:
     result<void> push(buffer b);
     /// Copies in-order received data into `out`; returns the octets copied.
     std::size_t recv(std::span<std::byte> out);
+    /// Without a copy: up to `max` octets of the in-order data at the front when they are kept by
+    /// reference to a received frame (see process()); an empty buffer when nothing is readable or the
+    /// front octets were copied into the receive buffer (read those with recv()).
+    buffer recv_buffer(std::size_t max);
     /// RFC 9293 §3.10.4: no more data from us; a FIN follows the queued data.
     void close();
     /// RFC 9293 §3.10.5: a RST is sent (in synchronized states) and the connection is closed.
@@ -210,6 +216,10 @@ private:
 
     connection(const four_tuple &t, const config &c, seq32 iss, time_point now);
 
+    // fast_path.cpp: header prediction; true when the segment was fully handled.
+    bool fast_path_data(time_point now, const wire::tcp_repr &seg, std::span<const std::byte> payload,
+                        const buffer *frame);
+
     // input.cpp
     void process_syn_sent(time_point now, const wire::tcp_repr &seg);
     bool check_ack(time_point now, const wire::tcp_repr &seg, bool has_data);
@@ -250,6 +260,14 @@ private:
     // tcb.cpp
     void drop_acked(std::uint32_t octets);
     void write_ring(std::uint32_t offset, std::span<const std::byte> data);
+    /// In-order data at RCV.NXT copied after the ring's unread octets (RCV.NXT is the caller's).
+    void deliver_copy(std::span<const std::byte> data);
+    /// `n` octets already in the ring (written out of order) became in-order data.
+    void deliver_ring(std::size_t n);
+    /// In-order data kept by reference; false (nothing done) when it cannot be.
+    bool deliver_held(const buffer &frame, std::span<const std::byte> data);
+    /// After the application took `n` octets: window update (RFC 1122 §4.2.3.3).
+    void after_read(std::size_t n);
     [[nodiscard]] seq32 data_end() const noexcept { return send_base_ + static_cast<std::uint32_t>(send_queued_); }
     [[nodiscard]] bool fin_acked() const noexcept { return fin_queued_ && snd_una_ > data_end(); }
     [[nodiscard]] std::uint32_t flight() const noexcept { return seq_distance(snd_una_, snd_max_); }
@@ -283,9 +301,22 @@ private:
     seq32 irs_;
     seq32 rcv_nxt_;
     std::uint8_t rcv_shift_ = 0;
+    // In-order data not yet read is a queue of chunks, each either octets kept by reference to a
+    // received frame (buf_ valid) or octets in ring_ (copied; ring chunks are read from ring_head_ on).
+    // Out-of-order data always goes to ring_, after its unread octets; while any is held, in-order data
+    // is copied too, so ring positions stay those of sequence numbers.
+    struct rx_chunk {
+        buffer buf_;
+        std::size_t len_ = 0;
+    };
+    static constexpr std::size_t rx_chunks = 128;
     std::vector<std::byte> ring_;
-    std::size_t ring_head_ = 0; // first unread octet
-    std::size_t unread_ = 0;    // in-order octets not yet read
+    std::size_t ring_head_ = 0;   // first unread octet in the ring
+    std::size_t ring_unread_ = 0; // in-order octets in the ring not yet read
+    std::size_t unread_ = 0;      // in-order octets not yet read, in the ring or held
+    std::vector<rx_chunk> rxq_;   // rx_chunks slots, circular
+    std::size_t rxq_head_ = 0;
+    std::size_t rxq_count_ = 0;
     reassembly ooo_;
     std::optional<seq32> ooo_fin_; // a FIN that arrived beyond RCV.NXT
     bool fin_received_ = false;
