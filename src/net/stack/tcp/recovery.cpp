@@ -64,7 +64,8 @@ void connection::arm_probe(time_point now) {
     probe_at_.reset();
     const bool sending = state_ == state::established || state_ == state::close_wait || state_ == state::fin_wait_1 ||
                          state_ == state::closing || state_ == state::last_ack;
-    if (!sack_ok_ || !sending || !rto_.has_sample() || probes_out_ > 16) return;
+    // A shut window is the persist timer's business (RFC 9293 §3.8.6.1).
+    if (!sack_ok_ || !sending || !rto_.has_sample() || probes_out_ > 16 || snd_wnd_ == 0 || persist_at_) return;
     // With timestamps RTT samples have the TSval clock's 1 ms granularity (RFC 6298's G), so SRTT
     // below that is imprecise and may read zero: the PTO is at least 1 ms.
     duration pto = std::max<duration>(2 * rto_.srtt(), 1ms);
