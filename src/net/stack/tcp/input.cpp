@@ -30,15 +30,17 @@ void connection::process(time_point now, const wire::ipv4_repr &, const wire::tc
         reject("LISTEN is handled by the listener");
         return;
     case state::syn_sent:
-        process_syn_sent(now, seg);
+        process_syn_sent(now, seg, payload);
         return;
-    default: break;
+    default:
+        break;
     }
 
     const seq32 seq(seg.seq_);
     const bool rst = seg.has(flag::rst);
     const bool syn = seg.has(flag::syn);
-    const std::uint32_t seg_len = static_cast<std::uint32_t>(payload.size()) + (syn ? 1 : 0) + (seg.has(flag::fin) ? 1 : 0);
+    const std::uint32_t seg_len =
+        static_cast<std::uint32_t>(payload.size()) + (syn ? 1 : 0) + (seg.has(flag::fin) ? 1 : 0);
 
     // A retransmitted SYN in SYN-RECEIVED means our SYN-ACK was lost: send it again.
     if (state_ == state::syn_received && syn && !seg.has(flag::ack) && !rst && seq == irs_) {
@@ -60,7 +62,8 @@ void connection::process(time_point now, const wire::ipv4_repr &, const wire::tc
     if (seg_len == 0)
         acceptable = wnd == 0 ? seq == rcv_nxt_ : seq_in_window(seq, rcv_nxt_, wnd);
     else
-        acceptable = wnd != 0 && (seq_in_window(seq, rcv_nxt_, wnd) || seq_in_window(seq + (seg_len - 1), rcv_nxt_, wnd));
+        acceptable =
+            wnd != 0 && (seq_in_window(seq, rcv_nxt_, wnd) || seq_in_window(seq + (seg_len - 1), rcv_nxt_, wnd));
     // RFC 9293 §3.10.7.4: with a zero window, a segment at RCV.NXT still carries a valid ACK or RST;
     // its data is trimmed away below.
     if (!acceptable && wnd == 0 && seq == rcv_nxt_) acceptable = true;
@@ -81,9 +84,7 @@ void connection::process(time_point now, const wire::ipv4_repr &, const wire::tc
     // window draws a challenge ACK.
     if (rst) {
         if (seq != rcv_nxt_) {
-            reject("RST not at RCV.NXT: challenge ACK (RFC 5961 §3.2)");
-            challenge_ack_ = true;
-            ++stats_.challenge_acks_;
+            challenge(now, "RST not at RCV.NXT: challenge ACK (RFC 5961 §3.2)");
             return;
         }
         switch (state_) {
@@ -100,7 +101,9 @@ void connection::process(time_point now, const wire::ipv4_repr &, const wire::tc
         case state::established:
         case state::fin_wait_1:
         case state::fin_wait_2:
-        case state::close_wait: fail(ECONNRESET); break;
+        case state::close_wait:
+            fail(ECONNRESET);
+            break;
         default: // CLOSING, LAST-ACK, TIME-WAIT: the connection is simply gone
             fail(0);
             break;
@@ -108,11 +111,18 @@ void connection::process(time_point now, const wire::ipv4_repr &, const wire::tc
         return;
     }
 
-    // "fourth": SYN in a synchronized state. RFC 5961 §4.2: always a challenge ACK, never a reset.
+    // "fourth": SYN. RFC 9293 §3.10.7.4, SYN-RECEIVED: "If the connection was initiated with a
+    // passive OPEN, then return this connection to the LISTEN state and return" — the listener never
+    // left LISTEN, so this connection goes away quietly (no RST, no error) and the SYN is dropped;
+    // its retransmission reaches the listener. A simultaneous open (active) is handled as in the
+    // synchronized states: RFC 5961 §4.2, a challenge ACK and never a reset.
     if (syn) {
-        reject("SYN in a synchronized state: challenge ACK (RFC 5961 §4.2)");
-        challenge_ack_ = true;
-        ++stats_.challenge_acks_;
+        if (state_ == state::syn_received && passive_) {
+            reject("SYN in SYN-RECEIVED from a passive open: back to LISTEN (RFC 9293 §3.10.7.4)");
+            fail(0);
+            return;
+        }
+        challenge(now, "SYN in a synchronized state: challenge ACK (RFC 5961 §4.2)");
         return;
     }
 
@@ -134,7 +144,50 @@ void connection::process(time_point now, const wire::ipv4_repr &, const wire::tc
     process_text(now, seq, payload, seg.has(flag::fin));
 }
 
-void connection::process_syn_sent(time_point now, const wire::tcp_repr &seg) {
+void connection::challenge(time_point now, const char *why) {
+    reject(why);
+    // RFC 5961 §7: at most challenge_ack_limit_ per challenge_ack_interval_, per connection.
+    if (cfg_.challenge_ack_limit_ != 0) {
+        if (challenges_ == 0 || now - challenge_since_ >= cfg_.challenge_ack_interval_) {
+            challenge_since_ = now;
+            challenges_ = 0;
+        }
+        if (challenges_ >= cfg_.challenge_ack_limit_) {
+            ++stats_.challenge_acks_suppressed_;
+            return;
+        }
+        ++challenges_;
+    }
+    challenge_ack_ = true;
+    ++stats_.challenge_acks_;
+}
+
+void connection::keep_syn_data(std::span<const std::byte> payload) {
+    // RFC 9293 §3.10.7.2-3: data on a SYN is queued for processing once ESTABLISHED. Keep what the
+    // window holds (RFC 9293 §3.10.7.4 "first" trims the rest) and advance RCV.NXT over exactly that,
+    // so an ACK never covers an octet that was dropped.
+    const std::size_t n = std::min<std::size_t>(payload.size(), recv_window());
+    if (n == 0) return;
+    write_ring(static_cast<std::uint32_t>(syn_data_), payload.first(n));
+    syn_data_ += n;
+    rcv_nxt_ += static_cast<std::uint32_t>(n);
+    stats_.syn_data_ += n;
+}
+
+void connection::on_established() {
+    // The SYN's data becomes readable now (RFC 9293 §3.10.7.2: "after the connection is ESTABLISHED").
+    if (syn_data_ != 0) {
+        const std::size_t n = syn_data_;
+        syn_data_ = 0;
+        deliver_ring(n); // already written at the ring's unread end by keep_syn_data
+    }
+    // RFC 6298 §5.7: the timer expired waiting for the ACK of our SYN (or SYN-ACK) and the initial
+    // RTO is below 3 s: the RTO is re-initialized to 3 s as data transmission begins (a later RTT
+    // sample replaces it as usual).
+    if (retries_ > 0 && cfg_.rto_initial_ < 3s) rto_.reinitialize(3s);
+}
+
+void connection::process_syn_sent(time_point now, const wire::tcp_repr &seg, std::span<const std::byte> payload) {
     // RFC 9293 §3.10.7.3.
     const seq32 seq(seg.seq_);
     const seq32 ack(seg.ack_);
@@ -159,7 +212,8 @@ void connection::process_syn_sent(time_point now, const wire::tcp_repr &seg) {
         reject("SYN-SENT: neither SYN nor RST");
         return;
     }
-    // "fourth": the SYN. Data carried with it is not kept (the peer sends it again).
+    // "fourth": the SYN. Data carried with it is queued (RFC 9293 §3.10.7.3: "Data or controls that
+    // were queued for transmission may be included ... process the rest of the segment").
     irs_ = seq;
     rcv_nxt_ = seq + 1;
     take_options(seg);
@@ -176,15 +230,21 @@ void connection::process_syn_sent(time_point now, const wire::tcp_repr &seg) {
         rtt_probe_.reset();
         snd_una_ = ack;
         state_ = state::established;
+        on_established();
         rto_at_.reset();
         retries_ = 0;
         ack_now_ = true;
         last_heard_ = now;
         if (cfg_.keepalive_) keepalive_at_ = now + cfg_.keepalive_idle_;
+        // RFC 9293 §3.10.7.3: "If there are other controls or text in the segment, then continue
+        // processing at the sixth step" — the text (and a FIN) as in ESTABLISHED.
+        if (!payload.empty() || seg.has(flag::fin)) process_text(now, seq + 1, payload, seg.has(flag::fin));
     } else {
-        // Simultaneous open: SYN-RECEIVED, and our SYN goes again as a SYN-ACK with the same ISS.
+        // Simultaneous open: SYN-RECEIVED, and our SYN goes again as a SYN-ACK with the same ISS. Its
+        // data waits for ESTABLISHED (RFC 9293 §3.10.7.3).
         state_ = state::syn_received;
         snd_nxt_ = iss_;
+        keep_syn_data(payload);
     }
 }
 
@@ -211,36 +271,40 @@ bool connection::check_ack(time_point now, const wire::tcp_repr &seg, bool has_d
             return false;
         }
         state_ = fin_queued_ ? state::fin_wait_1 : state::established;
+        on_established();
         update_window(seg);
         if (cfg_.keepalive_) keepalive_at_ = now + cfg_.keepalive_idle_;
     }
 
     // RFC 5961 §5.2: acceptable when SND.UNA - MAX.SND.WND =< SEG.ACK =< SND.NXT.
     if (ack > snd_max_) {
-        reject("ACK for data not yet sent (RFC 5961 §5.2)");
-        challenge_ack_ = true;
-        ++stats_.challenge_acks_;
+        challenge(now, "ACK for data not yet sent (RFC 5961 §5.2)");
         return false;
     }
     if (ack < snd_una_ - std::max<std::uint32_t>(max_snd_wnd_, 1)) {
-        reject("ACK older than SND.UNA - MAX.SND.WND (RFC 5961 §5.2)");
-        challenge_ack_ = true;
-        ++stats_.challenge_acks_;
+        challenge(now, "ACK older than SND.UNA - MAX.SND.WND (RFC 5961 §5.2)");
         return false;
     }
 
     // RFC 5681 §2: a duplicate ACK acknowledges nothing new, carries no data, SYN or FIN, leaves
     // the window as it was, and arrives while data is outstanding. Answers to zero-window probes
     // (RFC 9293 §3.8.6.1) are not loss signals.
-    const bool dup = ack == snd_una_ && !has_data && !seg.has(flag::fin) && flight() > 0 &&
-                     snd_wnd_ != 0 && !persist_at_ &&
-                     (std::uint32_t{seg.window_} << snd_shift_) == snd_wnd_;
+    const bool dup = ack == snd_una_ && !has_data && !seg.has(flag::fin) && flight() > 0 && snd_wnd_ != 0 &&
+                     !persist_at_ && (std::uint32_t{seg.window_} << snd_shift_) == snd_wnd_;
 
     // RFC 6675 §5: every ACK updates the scoreboard. Its §2 duplicate ACK is one that SACKs octets
     // not SACKed before while data is outstanding, whether or not it also moves SND.UNA. A peer that
     // agreed to SACK but sends plain duplicates is still heard through RFC 5681's definition.
     std::uint32_t newly_sacked = 0;
     if (sack_ok_) {
+        // RFC 2018 §8: a receiver may discard SACKed data (renege). A cumulative ACK that ends at or
+        // inside a SACKed run shows it did: the scoreboard is no longer to be trusted and is dropped.
+        // This is the check that lets it be kept across a timeout (RFC 6675 §5.1, Errata 1610).
+        if (ack > snd_una_ && sb_.is_sacked(ack)) {
+            reject("ACK ends inside SACKed data: the receiver reneged (RFC 2018 §8)");
+            sb_.clear();
+            rxt_log_.clear();
+        }
         newly_sacked = sb_.update(seq_max(ack, snd_una_), snd_max_,
                                   std::span(seg.options_.sack_blocks_.data(), seg.options_.sack_count_));
     }
@@ -249,9 +313,23 @@ bool connection::check_ack(time_point now, const wire::tcp_repr &seg, bool has_d
     // RFC 9293 §3.10.7.4 "fifth": update the send window from the newest segment (SND.WL1/WL2).
     if (snd_una_ <= ack && (snd_wl1_ < seq || (snd_wl1_ == seq && snd_wl2_ <= ack))) update_window(seg);
 
-    if (ack > snd_una_) on_new_ack(now, seg, ack);
+    const bool advanced = ack > snd_una_;
+    if (advanced) on_new_ack(now, seg, ack);
     if (sack_ok_) {
         if (sack_dup) on_sack_dup_ack(now);
+        if (sack_recovering()) {
+            // A retransmission that SACKs of later segments show lost goes again (retransmit_log).
+            rxt_log_.acked(snd_una_, sb_);
+            if (newly_sacked > 0) stats_.lost_retransmits_ += rxt_log_.detect(sb_);
+        }
+        // The path delivers: a later tail loss probe may go (RFC 8985 §7).
+        if (newly_sacked > 0 || advanced) {
+            probes_out_ = 0;
+            if (flight() > 0)
+                arm_probe(now);
+            else
+                probe_at_.reset();
+        }
     } else if (dup) {
         on_dup_ack(now);
     }
@@ -272,7 +350,8 @@ bool connection::check_ack(time_point now, const wire::tcp_repr &seg, bool has_d
             return false;
         }
         break;
-    default: break;
+    default:
+        break;
     }
     return true;
 }
@@ -316,6 +395,7 @@ void connection::on_new_ack(time_point now, const wire::tcp_repr &seg, seq32 ack
         if (ack >= recover_) {
             in_recovery_ = false;
             dup_acks_ = 0;
+            rxt_log_.clear();
         }
     } else if (in_recovery_) {
         if (ack >= recover_) {
@@ -335,6 +415,12 @@ void connection::on_new_ack(time_point now, const wire::tcp_repr &seg, seq32 ack
     } else {
         dup_acks_ = 0;
         cc_->on_ack(now, data_acked, flight_before, rto_.srtt());
+        // RFC 6675 §5.1: the data outstanding at the timeout is all acknowledged; a new recovery may
+        // start from here.
+        if (rto_recovery_ && ack >= recover_) {
+            rto_recovery_ = false;
+            rxt_log_.clear();
+        }
     }
 }
 
@@ -347,8 +433,10 @@ void connection::on_dup_ack(time_point now) {
         return;
     }
     // RFC 5681 §3.2 step 2 and RFC 6582 §3.2 step 2: on the third duplicate, unless the ACK does
-    // not cover more than "recover" (a loss already dealt with).
-    if (dup_acks_ == 3 && snd_una_ > recover_) {
+    // not cover more than "recover" (a loss already dealt with): SEG.ACK > recover is SND.UNA >=
+    // recover_, recover_ being recover + 1 (see tcb.hpp). Before the third, RFC 3042 limited transmit
+    // (limited_transmit_room()) sends new data.
+    if (dup_acks_ == 3 && snd_una_ >= recover_) {
         cc_->on_loss(now, flight());
         recover_ = snd_max_;
         in_recovery_ = true;
@@ -376,10 +464,30 @@ void connection::on_sack_dup_ack(time_point now) {
     recover_ = snd_max_;
     in_recovery_ = true;
     high_rxt_ = snd_una_;
+    rxt_log_.clear();
+    // (4.3): HighRxt and RescueRxt become the end of the segment retransmitted first (dispatch sets
+    // HighRxt as it sends): the one at SND.UNA, up to the first SACKed run.
+    {
+        std::uint32_t len = std::min(seq_distance(snd_una_, data_end()), eff_mss());
+        for (std::size_t i = 0; i < sb_.size(); ++i)
+            if (sb_[i].start_ > snd_una_) {
+                len = std::min(len, seq_distance(snd_una_, sb_[i].start_));
+                break;
+            }
+        rescue_end_ = snd_una_ + len;
+    }
     fast_retx_pending_ = true;
     rtt_probe_.reset();
     ++stats_.fast_retransmits_;
     ++stats_.sack_recoveries_;
+}
+
+std::uint32_t connection::limited_transmit_room() const noexcept {
+    // RFC 3042 §2: on each of the first two duplicate ACKs (DupThresh - 1, RFC 6675 §5 step (3)) one
+    // new segment may go if the peer's window allows, while FlightSize stays within cwnd + 2 * SMSS;
+    // cwnd itself does not change. Not in recovery, where NextSeg() or NewReno decide.
+    if (in_recovery_ || rto_recovery_ || dup_acks_ == 0) return 0;
+    return std::min(dup_acks_, dup_thresh - 1) * eff_mss();
 }
 
 void connection::schedule_ack(time_point now, bool full_segment) {
@@ -397,8 +505,7 @@ void connection::schedule_ack(time_point now, bool full_segment) {
 }
 
 void connection::process_text(time_point now, seq32 seq, std::span<const std::byte> data, bool fin) {
-    const bool receiving =
-        state_ == state::established || state_ == state::fin_wait_1 || state_ == state::fin_wait_2;
+    const bool receiving = state_ == state::established || state_ == state::fin_wait_1 || state_ == state::fin_wait_2;
     if (!receiving) {
         // RFC 9293 §3.10.7.4 "seventh": after the peer's FIN, text is ignored; "eighth": FIN again
         // in these states changes nothing (TIME-WAIT restarts its timer).
@@ -471,7 +578,9 @@ void connection::process_fin(time_point now) {
     fin_received_ = true;
     ack_now_ = true;
     switch (state_) {
-    case state::established: state_ = state::close_wait; break;
+    case state::established:
+        state_ = state::close_wait;
+        break;
     case state::fin_wait_1:
         // Our FIN acknowledged too: TIME-WAIT; otherwise a simultaneous close: CLOSING.
         if (fin_acked())
@@ -479,8 +588,11 @@ void connection::process_fin(time_point now) {
         else
             state_ = state::closing;
         break;
-    case state::fin_wait_2: enter_time_wait(now); break;
-    default: break;
+    case state::fin_wait_2:
+        enter_time_wait(now);
+        break;
+    default:
+        break;
     }
 }
 

@@ -42,7 +42,7 @@ listener::outcome listener::process(time_point now, const wire::ipv4_repr &ip, c
         return out;
     }
     const four_tuple t{{ip.dst_, local_.port_}, {ip.src_, seg.src_port_}};
-    out.conn_.emplace(connection::accept_syn(t, cfg_, isn_(t, now), now, seg));
+    out.conn_.emplace(connection::accept_syn(t, cfg_, isn_(t, now), now, seg, payload));
     ++queued_;
     return out;
 }

@@ -70,10 +70,10 @@ std::uint32_t connection::next_data_len() const noexcept {
     const bool sending = state_ == state::established || state_ == state::close_wait ||
                          state_ == state::fin_wait_1 || state_ == state::closing || state_ == state::last_ack;
     if (!sending) return 0;
-    if (sack_ok_ && in_recovery_) return 0; // RFC 6675 §5 (C): NextSeg() decides, see sack_next_seg()
+    if (sack_recovering()) return 0; // RFC 6675 §5 (C): NextSeg() decides, see sack_next_seg()
     const std::uint32_t avail = seq_distance(snd_nxt_, data_end());
     if (avail == 0) return 0;
-    const seq32 win_end = snd_una_ + std::min(snd_wnd_, cc_->cwnd());
+    const seq32 win_end = snd_una_ + std::min(snd_wnd_, cc_->cwnd() + limited_transmit_room());
     const std::uint32_t room = seq_distance(snd_nxt_, win_end);
     const std::uint32_t len = std::min({avail, room, eff_mss()});
     if (len == 0) return 0;
@@ -89,39 +89,6 @@ std::uint32_t connection::next_data_len() const noexcept {
     return len;
 }
 
-void connection::retransmit_timeout(time_point now) {
-    ++stats_.timeouts_;
-    const bool opening = state_ == state::syn_sent || state_ == state::syn_received;
-    const bool user_timed_out = cfg_.user_timeout_ != duration::zero() && first_retx_at_ &&
-                                now - *first_retx_at_ >= cfg_.user_timeout_;
-    if ((opening && retries_ >= cfg_.syn_retries_) || (!opening && retries_ >= cfg_.max_retransmits_) ||
-        user_timed_out) {
-        DEMI_LOG(debug, "tcp", "%u->%u %s: connection timed out", unsigned{tuple_.local_.port_},
-                 unsigned{tuple_.remote_.port_}, to_string(state_));
-        fail(ETIMEDOUT);
-        return;
-    }
-    ++retries_;
-    // RFC 6298 §5.5-5.6: back off and restart; §5.4: retransmit the earliest unacknowledged segment
-    // (everything after it goes again as the window allows: go-back-N).
-    rto_.back_off();
-    rto_at_ = now + rto_.rto();
-    rtt_probe_.reset(); // Karn's algorithm
-    if (opening) {
-        snd_nxt_ = iss_;
-        return;
-    }
-    cc_->on_timeout(now, flight());
-    // RFC 2018 §8: after a timeout the receiver may have reneged, so earlier SACK information no
-    // longer steers retransmission; RFC 6675 §5.1 ends recovery (recover_ below is RecoveryPoint).
-    sb_.clear();
-    in_recovery_ = false;
-    fast_retx_pending_ = false;
-    dup_acks_ = 0;
-    recover_ = snd_max_; // RFC 6582 §3.2 step 4 (after a timeout, no fast retransmit for old data)
-    snd_nxt_ = snd_una_;
-}
-
 void connection::run_timers(time_point now) {
     if (time_wait_at_ && now >= *time_wait_at_) {
         // RFC 9293 §3.10.8: the 2 MSL wait is over; delete the TCB.
@@ -133,6 +100,10 @@ void connection::run_timers(time_point now) {
         rto_at_.reset();
         retransmit_timeout(now);
         if (state_ == state::closed) return;
+    }
+    if (probe_at_ && now >= *probe_at_) {
+        probe_at_.reset();
+        probe_pending_ = flight() > 0;
     }
     if (delack_at_ && now >= *delack_at_) {
         delack_at_.reset();
@@ -205,6 +176,7 @@ void connection::dispatch_impl(time_point now, emitter &e) {
                 }
             if (sb_.is_sacked(snd_una_)) len = 0;
             high_rxt_ = seq_max(high_rxt_, snd_una_ + len);
+            if (len > 0) rxt_log_.sent(snd_una_, snd_una_ + len, snd_max_);
         }
         if (len > 0) {
             const std::uint32_t off = static_cast<std::uint32_t>(snd_una_ - send_base_);
@@ -216,7 +188,7 @@ void connection::dispatch_impl(time_point now, emitter &e) {
     }
 
     // RFC 6675 §5 (C): in SACK recovery, holes and new data as cwnd - pipe allows.
-    if (sack_ok_ && in_recovery_) sack_send(now, e);
+    if (sack_recovering()) sack_send(now, e);
 
     // New data (or data again after a timeout), then FIN.
     for (;;) {
@@ -250,6 +222,8 @@ void connection::dispatch_impl(time_point now, emitter &e) {
         break;
     }
 
+    if (probe_pending_) send_probe(now, e); // RFC 8985 §7.3 (recovery.cpp)
+
     // Start the persist timer when a zero window holds back data and nothing is in flight.
     const bool synchronized = state_ != state::syn_sent && state_ != state::syn_received;
     if (synchronized && snd_wnd_ == 0 && seq_distance(snd_nxt_, data_end()) > 0 && flight() <= 1 && !persist_at_ &&
@@ -259,6 +233,8 @@ void connection::dispatch_impl(time_point now, emitter &e) {
     }
     // While the window is shut the persist timer owns the clock; otherwise data in flight is timed.
     if (!persist_at_ && flight() > 0 && !rto_at_) arm_rto(now);
+    // RFC 8985 §7.2: a tail loss probe is scheduled once data is in flight (recovery.cpp).
+    if (rto_at_ && !probe_at_ && flight() > 0) arm_probe(now);
 
     if (keepalive_probe_) {
         // RFC 1122 §4.2.3.6: <SEQ=SND.NXT-1><CTL=ACK>, no data, draws an ACK from a live peer.
@@ -270,68 +246,18 @@ void connection::dispatch_impl(time_point now, emitter &e) {
     if (ack_now_ || challenge_ack_) send_segment(now, e, flag::ack, snd_nxt_, {});
 }
 
-std::optional<connection::next_seg> connection::sack_next_seg() const noexcept {
-    const bool sending = state_ == state::established || state_ == state::close_wait ||
-                         state_ == state::fin_wait_1 || state_ == state::closing || state_ == state::last_ack;
-    if (!sending) return std::nullopt;
-    // RFC 6675 §5 (C): only while cwnd - pipe >= 1 SMSS.
-    const std::uint32_t smss = eff_mss();
-    if (std::uint64_t{pipe()} + smss > cc_->cwnd()) return std::nullopt;
-    const auto hole = sb_.next_hole(snd_una_, high_rxt_, smss);
-    // The hole ends at a SACKed run, so below the FIN; clip to data all the same.
-    const std::uint32_t hole_len = hole ? std::min(hole->len_, seq_distance(hole->start_, data_end())) : 0;
-    // Rule (1): the first hole above HighRxt that IsLost() says is lost.
-    if (hole && hole->lost_ && hole_len > 0) return next_seg{hole->start_, hole_len, true};
-    // Rule (2): new data, within the peer's window (sender SWS avoidance as in next_data_len()).
-    const std::uint32_t avail = seq_distance(snd_nxt_, data_end());
-    const std::uint32_t room = seq_distance(snd_nxt_, snd_una_ + snd_wnd_);
-    const std::uint32_t len = std::min({avail, room, smss});
-    if (len > 0 && (len == avail || len == smss || len >= max_snd_wnd_ / 2)) return next_seg{snd_nxt_, len, false};
-    // Rule (3): a hole not yet judged lost, below SACKed data. Rule (4), the rescue retransmission,
-    // is a MAY and not done: the retransmission timer covers that case.
-    if (hole && hole_len > 0) return next_seg{hole->start_, hole_len, true};
-    return std::nullopt;
-}
-
-void connection::sack_send(time_point now, emitter &e) {
-    // Each pass sends a segment that adds to pipe (a resent hole becomes counted below HighRxt, new
-    // data above SND.MAX), so the loop ends when cwnd is used up or nothing is left.
-    while (const auto next = sack_next_seg()) {
-        if (next->retx_) {
-            const std::uint32_t off = static_cast<std::uint32_t>(next->seq_ - send_base_);
-            send_segment(now, e, flag::ack, next->seq_, send_bytes(off, next->len_));
-            // (C.2): HighRxt is the end of the retransmitted segment.
-            high_rxt_ = seq_max(high_rxt_, next->seq_ + next->len_);
-            ++stats_.retransmits_;
-            ++stats_.sack_retransmits_;
-        } else {
-            const std::uint32_t off = static_cast<std::uint32_t>(snd_nxt_ - send_base_);
-            const bool last = snd_nxt_ + next->len_ == data_end();
-            const bool fin = last && fin_queued_;
-            std::uint8_t flags = flag::ack;
-            if (last) flags |= flag::psh;
-            if (fin) flags |= flag::fin;
-            send_segment(now, e, flags, snd_nxt_, send_bytes(off, next->len_));
-            if (snd_nxt_ < snd_max_) ++stats_.retransmits_;
-            snd_nxt_ += next->len_ + (fin ? 1 : 0);
-            snd_max_ = seq_max(snd_max_, snd_nxt_);
-        }
-        arm_rto(now);
-    }
-}
-
 std::optional<time_point> connection::poll_at() const noexcept {
     if (rst_seq_) return time_point::min();
     if (state_ == state::closed) return std::nullopt;
-    const bool now_work = ack_now_ || challenge_ack_ || fast_retx_pending_ || keepalive_probe_ ||
-                          (sack_ok_ && in_recovery_ && sack_next_seg()) ||
+    const bool now_work = ack_now_ || challenge_ack_ || fast_retx_pending_ || keepalive_probe_ || probe_pending_ ||
+                          (sack_recovering() && sack_next_seg()) ||
                           ((state_ == state::syn_sent || state_ == state::syn_received) && snd_nxt_ == iss_) ||
                           next_data_len() > 0 ||
                           ((state_ == state::fin_wait_1 || state_ == state::closing || state_ == state::last_ack) &&
                            fin_queued_ && snd_nxt_ == data_end());
     if (now_work) return time_point::min();
     std::optional<time_point> at;
-    for (const auto &t : {rto_at_, persist_at_, delack_at_, time_wait_at_, keepalive_at_})
+    for (const auto &t : {rto_at_, persist_at_, delack_at_, time_wait_at_, keepalive_at_, probe_at_})
         if (t && (!at || *t < *at)) at = t;
     return at;
 }

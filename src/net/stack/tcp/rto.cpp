@@ -34,6 +34,11 @@ void rto_estimator::back_off() noexcept {
     if (rto() < limits_.max_) ++backoff_;
 }
 
+void rto_estimator::reinitialize(duration base) noexcept {
+    base_ = std::clamp(base, limits_.min_, limits_.max_);
+    backoff_ = 0;
+}
+
 duration rto_estimator::rto() const noexcept {
     duration r = base_;
     for (unsigned i = 0; i < backoff_ && r < limits_.max_; ++i) r *= 2;

@@ -29,6 +29,8 @@ public:
     [[nodiscard]] duration rttvar() const noexcept { return rttvar_; }
     [[nodiscard]] unsigned backoff() const noexcept { return backoff_; }
     void reset_backoff() noexcept { backoff_ = 0; }
+    /// RFC 6298 §5.7: the RTO becomes `base` (within the limits), without backoff, until the next sample.
+    void reinitialize(duration base) noexcept;
 
 private:
     limits limits_;

@@ -110,14 +110,24 @@ bool sack_scoreboard::is_lost(seq32 s, std::uint32_t smss) const noexcept {
     return runs >= dup_thresh || above > (dup_thresh - 1) * smss;
 }
 
-std::uint32_t sack_scoreboard::pipe(seq32 una, seq32 high, seq32 high_rxt, std::uint32_t smss) const noexcept {
+std::uint32_t sack_scoreboard::sacked_in(seq32 from, seq32 to) const noexcept {
+    std::uint32_t n = 0;
+    for (std::size_t i = 0; i < count_; ++i)
+        n += seq_distance(seq_max(from, ranges_[i].start_), seq_min(to, ranges_[i].end_));
+    return n;
+}
+
+std::uint32_t sack_scoreboard::pipe(seq32 una, seq32 high, seq32 high_rxt, std::uint32_t smss,
+                                    seq32 lost_below) const noexcept {
     std::uint32_t p = 0;
     seq32 at = una;
     for (std::size_t i = 0; i <= count_; ++i) {
         // The hole [at, to): up to the next SACKed run, or to `high` after the last one.
         const seq32 to = i < count_ ? seq_min(ranges_[i].start_, high) : high;
         if (to > at) {
-            if (!is_lost(at, smss)) p += seq_distance(at, to);
+            // Octets below lost_below are lost whatever IsLost() says (RFC 6675 §5.1, after an RTO).
+            const seq32 from = seq_max(at, lost_below);
+            if (to > from && !is_lost(from, smss)) p += seq_distance(from, to);
             p += seq_distance(at, seq_min(to, high_rxt));
         }
         if (i < count_) at = seq_max(at, ranges_[i].end_);
@@ -125,8 +135,8 @@ std::uint32_t sack_scoreboard::pipe(seq32 una, seq32 high, seq32 high_rxt, std::
     return p;
 }
 
-std::optional<sack_scoreboard::hole> sack_scoreboard::next_hole(seq32 una, seq32 high_rxt,
-                                                                std::uint32_t smss) const noexcept {
+std::optional<sack_scoreboard::hole> sack_scoreboard::next_hole(seq32 una, seq32 high_rxt, std::uint32_t smss,
+                                                                seq32 lost_below) const noexcept {
     seq32 at = seq_max(una, high_rxt);
     for (std::size_t i = 0; i < count_; ++i) {
         if (ranges_[i].end_ <= at) continue;
@@ -135,9 +145,123 @@ std::optional<sack_scoreboard::hole> sack_scoreboard::next_hole(seq32 una, seq32
             continue;
         }
         const std::uint32_t len = std::min(seq_distance(at, ranges_[i].start_), smss);
-        return hole{at, len, is_lost(at, smss)};
+        return hole{at, len, at < lost_below || is_lost(at, smss)};
+    }
+    // Above every SACKed run: only after a timeout, up to the point all data counts as lost.
+    if (at < lost_below) return hole{at, std::min(seq_distance(at, lost_below), smss), true};
+    return std::nullopt;
+}
+
+std::optional<sack_scoreboard::hole> sack_scoreboard::last_hole(seq32 una, seq32 high,
+                                                                std::uint32_t smss) const noexcept {
+    // The highest unSACKed octet lies below `high` and above the last run that ends below it.
+    seq32 top = high;
+    std::size_t i = count_;
+    while (i > 0 && ranges_[i - 1].start_ >= top) --i;                  // runs wholly at or above `high`
+    if (i > 0 && ranges_[i - 1].end_ >= top) top = ranges_[--i].start_; // a run reaching `high`
+    if (top <= una) return std::nullopt;
+    const seq32 floor = i > 0 ? seq_max(una, ranges_[i - 1].end_) : una;
+    const std::uint32_t len = std::min(seq_distance(floor, top), smss);
+    return hole{top - len, len, false};
+}
+
+// ---- retransmit_log ----
+
+void retransmit_log::erase(std::size_t i) noexcept {
+    for (std::size_t k = i; k + 1 < count_; ++k) entries_[k] = entries_[k + 1];
+    --count_;
+}
+
+void retransmit_log::sent(seq32 start, seq32 end, seq32 high) noexcept {
+    if (count_ > 0) {
+        entry &last = entries_[count_ - 1];
+        // Contiguous with the last one and as old or newer: one entry, the later SND.MAX.
+        if (!last.lost_ && last.end_ == start && last.after_ <= high) {
+            last.end_ = end;
+            last.after_ = high;
+            return;
+        }
+        if (count_ == max_entries) {
+            // Full: the newest entry stretches to cover this one too. It stays conservative: its
+            // SND.MAX is the later one, so it is judged lost no sooner than either would be.
+            last.start_ = seq_min(last.start_, start);
+            last.end_ = seq_max(last.end_, end);
+            last.after_ = seq_max(last.after_, high);
+            last.lost_ = false;
+            return;
+        }
+    }
+    entries_[count_++] = {start, end, high, false};
+}
+
+void retransmit_log::acked(seq32 una, const sack_scoreboard &sb) noexcept {
+    for (std::size_t i = 0; i < count_;) {
+        entry &e = entries_[i];
+        if (e.start_ < una) e.start_ = una;
+        if (e.end_ <= e.start_ || sb.sacked_in(e.start_, e.end_) == seq_distance(e.start_, e.end_))
+            erase(i);
+        else
+            ++i;
+    }
+}
+
+unsigned retransmit_log::detect(const sack_scoreboard &sb) noexcept {
+    const auto top = sb.high_sacked();
+    if (!top) return 0;
+    unsigned n = 0;
+    for (std::size_t i = 0; i < count_; ++i) {
+        entry &e = entries_[i];
+        if (!e.lost_ && *top > e.after_) {
+            e.lost_ = true;
+            ++n;
+        }
+    }
+    return n;
+}
+
+std::optional<sack_scoreboard::hole> retransmit_log::next_lost(const sack_scoreboard &sb, seq32 una,
+                                                               std::uint32_t smss) const noexcept {
+    for (std::size_t i = 0; i < count_; ++i) {
+        const entry &e = entries_[i];
+        if (!e.lost_) continue;
+        // The first unSACKed octet of the entry, and the segment from it to the next SACKed run.
+        seq32 at = seq_max(e.start_, una);
+        seq32 to = e.end_;
+        for (std::size_t r = 0; r < sb.size(); ++r) {
+            if (sb[r].end_ <= at) continue;
+            if (sb[r].start_ <= at) {
+                at = sb[r].end_;
+                continue;
+            }
+            to = seq_min(to, sb[r].start_);
+            break;
+        }
+        if (at < to) return sack_scoreboard::hole{at, std::min(seq_distance(at, to), smss), true};
     }
     return std::nullopt;
+}
+
+void retransmit_log::resent(seq32 start, seq32 end) noexcept {
+    for (std::size_t i = 0; i < count_; ++i) {
+        entry &e = entries_[i];
+        if (!e.lost_ || end <= e.start_ || start >= e.end_) continue;
+        // Segments are resent from the front of a lost entry: what is before `start` was SACKed.
+        e.start_ = end;
+        if (e.end_ <= e.start_) erase(i);
+        return;
+    }
+}
+
+std::uint32_t retransmit_log::lost_octets(const sack_scoreboard &sb, seq32 una) const noexcept {
+    std::uint32_t n = 0;
+    for (std::size_t i = 0; i < count_; ++i) {
+        const entry &e = entries_[i];
+        if (!e.lost_) continue;
+        const seq32 from = seq_max(e.start_, una);
+        if (e.end_ <= from) continue;
+        n += seq_distance(from, e.end_) - sb.sacked_in(from, e.end_);
+    }
+    return n;
 }
 
 } // namespace demi::net::tcp

@@ -9,17 +9,28 @@ namespace demi::net::tcp {
 
 const char *to_string(state s) noexcept {
     switch (s) {
-    case state::closed: return "CLOSED";
-    case state::listen: return "LISTEN";
-    case state::syn_sent: return "SYN-SENT";
-    case state::syn_received: return "SYN-RECEIVED";
-    case state::established: return "ESTABLISHED";
-    case state::fin_wait_1: return "FIN-WAIT-1";
-    case state::fin_wait_2: return "FIN-WAIT-2";
-    case state::close_wait: return "CLOSE-WAIT";
-    case state::closing: return "CLOSING";
-    case state::last_ack: return "LAST-ACK";
-    case state::time_wait: return "TIME-WAIT";
+    case state::closed:
+        return "CLOSED";
+    case state::listen:
+        return "LISTEN";
+    case state::syn_sent:
+        return "SYN-SENT";
+    case state::syn_received:
+        return "SYN-RECEIVED";
+    case state::established:
+        return "ESTABLISHED";
+    case state::fin_wait_1:
+        return "FIN-WAIT-1";
+    case state::fin_wait_2:
+        return "FIN-WAIT-2";
+    case state::close_wait:
+        return "CLOSE-WAIT";
+    case state::closing:
+        return "CLOSING";
+    case state::last_ack:
+        return "LAST-ACK";
+    case state::time_wait:
+        return "TIME-WAIT";
     }
     return "?";
 }
@@ -75,7 +86,7 @@ connection connection::connect(const four_tuple &t, const config &c, seq32 iss, 
 }
 
 connection connection::accept_syn(const four_tuple &t, const config &c, seq32 iss, time_point now,
-                                  const wire::tcp_repr &syn) {
+                                  const wire::tcp_repr &syn, std::span<const std::byte> payload) {
     connection conn(t, c, iss, now);
     conn.passive_ = true;
     // RFC 9293 §3.10.7.2: RCV.NXT = SEG.SEQ + 1, IRS = SEG.SEQ; the SYN-ACK follows.
@@ -88,6 +99,9 @@ connection connection::accept_syn(const four_tuple &t, const config &c, seq32 is
     conn.snd_wnd_ = conn.max_snd_wnd_ = syn.window_;
     conn.snd_wl1_ = conn.irs_;
     conn.snd_wl2_ = iss;
+    // RFC 9293 §3.10.7.2: "any other control or text should be queued for processing later after the
+    // connection is ESTABLISHED"; the SYN-ACK acknowledges it (and only what was kept).
+    conn.keep_syn_data(payload);
     return conn;
 }
 
@@ -118,10 +132,17 @@ std::uint32_t connection::ts_now(time_point now) const noexcept {
 
 std::uint32_t connection::pipe() const noexcept {
     if (!sack_ok_) return flight();
-    return sb_.pipe(snd_una_, snd_max_, in_recovery_ ? high_rxt_ : snd_una_, eff_mss());
+    if (!in_recovery_ && !rto_recovery_) return sb_.pipe(snd_una_, snd_max_, snd_una_, eff_mss());
+    // After a timeout everything outstanding then counts as lost (RFC 6675 §5.1); retransmissions
+    // found lost (retransmit_log) are no longer in the network.
+    const std::uint32_t p = sb_.pipe(snd_una_, snd_max_, high_rxt_, eff_mss(), rto_recovery_ ? recover_ : snd_una_);
+    const std::uint32_t gone = rxt_log_.lost_octets(sb_, snd_una_);
+    return p > gone ? p - gone : 0;
 }
 
-std::uint32_t connection::recv_window() const noexcept { return static_cast<std::uint32_t>(ring_.size() - unread_); }
+std::uint32_t connection::recv_window() const noexcept {
+    return static_cast<std::uint32_t>(ring_.size() - unread_ - syn_data_);
+}
 
 std::size_t connection::send_space() const noexcept {
     return send_queued_ >= cfg_.send_buffer_ ? 0 : cfg_.send_buffer_ - send_queued_;
@@ -280,8 +301,7 @@ void connection::after_read(std::size_t) {
     const std::size_t cap = ring_.size();
     // RFC 1122 §4.2.3.3 (receiver SWS avoidance): announce a reopened window once it has grown by
     // min(half the buffer, one MSS) over what the peer last saw.
-    const bool receiving =
-        state_ == state::established || state_ == state::fin_wait_1 || state_ == state::fin_wait_2;
+    const bool receiving = state_ == state::established || state_ == state::fin_wait_1 || state_ == state::fin_wait_2;
     const std::uint32_t wnd = recv_window();
     const std::uint32_t step = std::min<std::uint32_t>(static_cast<std::uint32_t>(cap / 2), snd_mss_);
     if (receiving && wnd >= adv_wnd_ + step) ack_now_ = true;
@@ -306,7 +326,8 @@ void connection::close() {
         fin_queued_ = true;
         state_ = state::last_ack;
         break;
-    default: break; // already closing, or closed
+    default:
+        break; // already closing, or closed
     }
 }
 
@@ -320,7 +341,8 @@ void connection::abort() {
         // RFC 9293 §3.10.5: <SEQ=SND.NXT><CTL=RST>.
         rst_seq_ = snd_nxt_;
         break;
-    default: break;
+    default:
+        break;
     }
     state_ = state::closed;
     send_q_.clear();

@@ -5,7 +5,8 @@
 // ISN comes in as a value, time as a parameter.
 //
 // Files: input.cpp (segment arrival, RFC 9293 §3.10.7), output.cpp (what to send, timers),
-// tcb.cpp (user calls, buffers), rto.cpp, congestion.cpp, reassembly.cpp.
+// recovery.cpp (retransmission timeout, SACK loss recovery's sending side), tcb.cpp (user calls,
+// buffers), rto.cpp, congestion.cpp, reassembly.cpp, sack.cpp.
 #pragma once
 
 #include <cstddef>
@@ -91,6 +92,11 @@ struct config {
     duration keepalive_idle_ = 2h;
     duration keepalive_interval_ = 75s;
     unsigned keepalive_probes_ = 9;
+    /// RFC 5961 §7: at most this many challenge ACKs per challenge_ack_interval_, per connection (0: no
+    /// limit). Linux's default budget, 1000 per second, but counted per connection rather than per
+    /// host: a host-wide counter is observable by an off-path attacker (CVE-2016-5696).
+    unsigned challenge_ack_limit_ = 1000;
+    duration challenge_ack_interval_ = 1s;
 };
 
 /// Counters for tests and statistics.
@@ -108,6 +114,16 @@ struct connection_stats {
     /// Loss recoveries entered with SACK (RFC 6675 §5), and segments resent from the scoreboard.
     std::uint64_t sack_recoveries_ = 0;
     std::uint64_t sack_retransmits_ = 0;
+    /// Retransmissions found lost through SACK (retransmit_log) and sent again before the timer.
+    std::uint64_t lost_retransmits_ = 0;
+    /// RFC 6675 NextSeg() rule (4) rescue retransmissions.
+    std::uint64_t rescue_retransmits_ = 0;
+    /// Tail loss probes sent (RFC 8985 §7).
+    std::uint64_t probes_ = 0;
+    /// Challenge ACKs not sent because of the RFC 5961 §7 limit.
+    std::uint64_t challenge_acks_suppressed_ = 0;
+    /// Octets that arrived on a SYN or SYN-ACK and were kept (RFC 9293 §3.10.7.2-3).
+    std::uint64_t syn_data_ = 0;
 };
 
 /// The RST to answer a segment that reaches no connection (RFC 9293 §3.10.7.1): none for a RST;
@@ -120,8 +136,10 @@ public:
     [[nodiscard]] static connection connect(const four_tuple &t, const config &c, seq32 iss, time_point now);
     /// Passive open: a LISTEN socket received `syn` (RFC 9293 §3.10.7.2); SYN-RECEIVED with the SYN-ACK
     /// ready to send. The listener decides whether to create it.
+    /// `payload` is the data on the SYN: kept (as far as the window allows) and delivered once
+    /// ESTABLISHED; the SYN-ACK acknowledges what was kept, never more.
     [[nodiscard]] static connection accept_syn(const four_tuple &t, const config &c, seq32 iss, time_point now,
-                                               const wire::tcp_repr &syn);
+                                               const wire::tcp_repr &syn, std::span<const std::byte> payload = {});
 
     connection(connection &&) noexcept = default;
     connection &operator=(connection &&) noexcept = default;
@@ -196,6 +214,11 @@ public:
     [[nodiscard]] const sack_scoreboard &scoreboard() const noexcept { return sb_; }
     /// In fast recovery (RFC 6582) or SACK-based loss recovery (RFC 6675 §5).
     [[nodiscard]] bool in_recovery() const noexcept { return in_recovery_; }
+    /// Filling in the data outstanding at a retransmission timeout, with SACK (RFC 6675 §5.1).
+    [[nodiscard]] bool in_rto_recovery() const noexcept { return rto_recovery_; }
+    /// RFC 6582 "recover" + 1 / RFC 6675 RecoveryPoint + 1 (an exclusive end like SND.MAX).
+    [[nodiscard]] seq32 recovery_point() const noexcept { return recover_; }
+    [[nodiscard]] const retransmit_log &retransmissions() const noexcept { return rxt_log_; }
     /// RFC 6675 §4 SetPipe(): octets estimated in the network (without SACK: SND.MAX - SND.UNA).
     [[nodiscard]] std::uint32_t pipe() const noexcept;
     [[nodiscard]] std::uint8_t send_scale() const noexcept { return snd_shift_; }
@@ -221,7 +244,13 @@ private:
                         const buffer *frame);
 
     // input.cpp
-    void process_syn_sent(time_point now, const wire::tcp_repr &seg);
+    void process_syn_sent(time_point now, const wire::tcp_repr &seg, std::span<const std::byte> payload);
+    /// Keeps the data of a SYN received in a non-synchronized state (RFC 9293 §3.10.7.2-3).
+    void keep_syn_data(std::span<const std::byte> payload);
+    /// SYN data becomes readable once ESTABLISHED; RFC 6298 §5.7 after a SYN timeout.
+    void on_established();
+    /// A challenge ACK (RFC 5961 §3.2, §4.2, §5.2) within the RFC 5961 §7 limit.
+    void challenge(time_point now, const char *why);
     bool check_ack(time_point now, const wire::tcp_repr &seg, bool has_data);
     void on_new_ack(time_point now, const wire::tcp_repr &seg, seq32 ack);
     void on_dup_ack(time_point now);
@@ -249,11 +278,21 @@ private:
     /// (retx_ true) or new data at SND.NXT; none when nothing may go.
     struct next_seg {
         seq32 seq_;
-        std::uint32_t len_ = 0;
+        std::uint32_t len_ = 0; // sequence space: may end with our FIN after a timeout
         bool retx_ = false;
+        bool rescue_ = false; // rule (4)
     };
     [[nodiscard]] std::optional<next_seg> sack_next_seg() const noexcept;
     void sack_send(time_point now, emitter &e);
+    /// In SACK loss recovery, fast (RFC 6675 §5) or after a timeout (§5.1): NextSeg() sends.
+    [[nodiscard]] bool sack_recovering() const noexcept { return sack_ok_ && (in_recovery_ || rto_recovery_); }
+    /// RFC 3042: octets beyond cwnd that new data may use on the first two duplicate ACKs.
+    [[nodiscard]] std::uint32_t limited_transmit_room() const noexcept;
+    /// RFC 8985 §7.2: schedules a tail loss probe (SACK only, with an RTT sample), backed off by the
+    /// probes already outstanding.
+    void arm_probe(time_point now);
+    /// RFC 8985 §7.3: one segment regardless of cwnd — new data if any, else the last one again.
+    void send_probe(time_point now, emitter &e);
     /// Payload octets per segment: the send MSS less the timestamp option (RFC 9293 §3.7.1).
     [[nodiscard]] std::uint32_t eff_mss() const noexcept { return snd_mss_ - (ts_ok_ ? 12u : 0u); }
 
@@ -283,7 +322,7 @@ private:
     seq32 iss_;
     seq32 snd_una_;
     seq32 snd_nxt_;
-    seq32 snd_max_;  // the highest SND.NXT so far: a timeout rewinds snd_nxt_ to snd_una_
+    seq32 snd_max_; // the highest SND.NXT so far: a timeout rewinds snd_nxt_ to snd_una_
     seq32 snd_wl1_;
     seq32 snd_wl2_;
     std::uint32_t snd_wnd_ = 0;
@@ -317,6 +356,7 @@ private:
     std::vector<rx_chunk> rxq_;   // rx_chunks slots, circular
     std::size_t rxq_head_ = 0;
     std::size_t rxq_count_ = 0;
+    std::size_t syn_data_ = 0;    // octets of a SYN's data after unread_ (in the ring), readable once ESTABLISHED
     reassembly ooo_;
     std::optional<seq32> ooo_fin_; // a FIN that arrived beyond RCV.NXT
     bool fin_received_ = false;
@@ -325,10 +365,12 @@ private:
     // Options (RFC 7323).
     bool ws_ok_ = false;
     bool ts_ok_ = false;
-    bool sack_ok_ = false; // RFC 2018 §2
-    sack_history sack_rx_; // receiver: blocks to report
-    sack_scoreboard sb_;   // sender: blocks reported
-    seq32 high_rxt_;       // RFC 6675 HighRxt + 1
+    bool sack_ok_ = false;   // RFC 2018 §2
+    sack_history sack_rx_;   // receiver: blocks to report
+    sack_scoreboard sb_;     // sender: blocks reported
+    seq32 high_rxt_;         // RFC 6675 HighRxt + 1
+    seq32 rescue_end_;       // RFC 6675 RescueRxt + 1
+    retransmit_log rxt_log_; // retransmissions in this recovery, to find lost ones
     std::uint32_t ts_recent_ = 0;
     seq32 last_ack_sent_;
     std::uint32_t ts_offset_ = 0;
@@ -338,6 +380,8 @@ private:
     unsigned unacked_full_ = 0;
     std::optional<time_point> delack_at_;
     bool challenge_ack_ = false;
+    time_point challenge_since_{}; // RFC 5961 §7: the start of the current interval
+    unsigned challenges_ = 0;      // challenge ACKs sent in it
     std::optional<seq32> rst_seq_; // a RST <SEQ=x><CTL=RST> to send (RFC 9293 §3.10.7.3-4, §3.10.5)
     bool keepalive_probe_ = false;
 
@@ -345,13 +389,26 @@ private:
     rto_estimator rto_;
     std::optional<time_point> rto_at_;
     unsigned retries_ = 0;
-    std::optional<time_point> first_retx_at_; // when the oldest unacknowledged data was first sent
+    std::optional<time_point> first_retx_at_;               // when the oldest unacknowledged data was first sent
     std::optional<std::pair<seq32, time_point>> rtt_probe_; // Karn's algorithm without timestamps
     std::unique_ptr<congestion_control> cc_;
     unsigned dup_acks_ = 0;
     bool in_recovery_ = false;
-    seq32 recover_; // RFC 6582 §3.2 "recover"
+    bool rto_recovery_ = false; // RFC 6675 §5.1: after a timeout, until SND.UNA reaches recover_
+    // RFC 6582 §3.2 "recover" and RFC 6675 RecoveryPoint, both "the highest sequence number
+    // transmitted", kept + 1 (SND.MAX at the time). RFC 6582's "the Cumulative Acknowledgment field
+    // covers more than recover" is SEG.ACK > recover (its step 1 sets recover = ISS, and the first
+    // data, SEG.ACK = ISS + 1, must be able to enter fast retransmit), i.e. SEG.ACK >= recover_: the
+    // same test as its step 3 "full acknowledgment" and RFC 6675 §5.1 "HighACK >= RecoveryPoint".
+    seq32 recover_;
     bool fast_retx_pending_ = false;
+    // Tail loss probe (RFC 8985 §7), with SACK: when no ACK delivers anything for 2 * SRTT, one
+    // segment goes so that its SACK (or ACK) reveals the loss. Unlike RFC 8985 (one probe, then the
+    // RTO), further probes follow with the probe timeout doubled each time, as long as they fall
+    // before the RTO: a lost probe or a lost ACK of it costs 2 PTO, not an RTO with backoff.
+    std::optional<time_point> probe_at_;
+    bool probe_pending_ = false;
+    unsigned probes_out_ = 0; // sent since something was last delivered
 
     // Other timers.
     std::optional<time_point> persist_at_;

@@ -370,5 +370,36 @@ TEST_F(established_state, sequence_wraps) {
     EXPECT_EQ(conn_->pushes_completed(), 1u);
 }
 
+TEST_F(established_state, challenge_acks_rate_limited) {
+    // RFC 5961 §7: at most challenge_ack_limit_ per challenge_ack_interval_, per connection.
+    cfg_.challenge_ack_limit_ = 2;
+    established();
+    for (int i = 0; i < 3; ++i) send(seg(f::rst, R + 10 + i));
+    expect(f::ack, S, R);
+    expect(f::ack, S, R);
+    expect_nothing();
+    EXPECT_EQ(conn_->stats().challenge_acks_, 2u);
+    EXPECT_EQ(conn_->stats().challenge_acks_suppressed_, 1u);
+    send(seg(f::syn, R + 50)); // every kind counts against the same budget
+    expect_nothing();
+    advance(999ms);
+    send(seg(f::rst, R + 10));
+    expect_nothing();
+    advance(1ms); // a new interval
+    send(seg(f::rst, R + 10));
+    expect(f::ack, S, R);
+    EXPECT_EQ(conn_->current_state(), state::established);
+}
+
+TEST_F(established_state, challenge_ack_limit_default_and_off) {
+    EXPECT_EQ(config{}.challenge_ack_limit_, 1000u);
+    EXPECT_EQ(config{}.challenge_ack_interval_, 1s);
+    cfg_.challenge_ack_limit_ = 0; // no limit
+    established();
+    for (int i = 0; i < 1500; ++i) send(seg(f::rst, R + 10));
+    EXPECT_EQ(conn_->stats().challenge_acks_, 1500u);
+    EXPECT_EQ(conn_->stats().challenge_acks_suppressed_, 0u);
+}
+
 } // namespace
 } // namespace demi::net::tcp::test

@@ -232,7 +232,7 @@ TEST_F(options, window_scale_negotiated) {
     dispatch();
     auto sa = expect(f::syn | f::ack, our_iss, peer_iss + 1);
     EXPECT_EQ(sa.r_.options_.window_scale_, std::optional<std::uint8_t>(5)); // 2^20 >> 5 < 65536
-    EXPECT_EQ(sa.r_.window_, 65535);                                          // a SYN's window is unscaled
+    EXPECT_EQ(sa.r_.window_, 65535);                                         // a SYN's window is unscaled
     EXPECT_TRUE(conn_->window_scaling());
     EXPECT_EQ(conn_->send_window(), 1000u); // from the SYN: unscaled
     send(seg(f::ack, peer_iss + 1, our_iss + 1, 1000));
@@ -376,6 +376,139 @@ TEST(reset_for, answers_closed_port) {
     EXPECT_EQ(r->seq_, 55u);
     s.flags_ = f::rst;
     EXPECT_FALSE(reset_for(s, 0));
+}
+
+// ---- data on a SYN (RFC 9293 §3.10.7.2-3) and a new SYN in SYN-RECEIVED (§3.10.7.4) ----
+
+TEST_F(syn_received_state, syn_data_queued_acked_and_delivered_once_established) {
+    wire::tcp_repr s = seg(f::syn, peer_iss);
+    s.options_.mss_ = 1460;
+    const auto hello = text("hello");
+    conn_.emplace(connection::accept_syn(tuple_, cfg_, seq32(our_iss), now_, s, hello));
+    dispatch();
+    // The SYN-ACK acknowledges the data it keeps; the application sees it only once ESTABLISHED.
+    auto sa = expect(f::syn | f::ack, our_iss, peer_iss + 6);
+    EXPECT_EQ(sa.r_.window_, 65535 - 5);
+    EXPECT_EQ(conn_->readable(), 0u);
+    EXPECT_EQ(conn_->stats().syn_data_, 5u);
+    send(seg(f::ack | f::psh, peer_iss + 6, our_iss + 1), text(" world"));
+    expect(f::ack, our_iss + 1, peer_iss + 12);
+    EXPECT_EQ(conn_->current_state(), state::established);
+    EXPECT_EQ(read_all(), text("hello world"));
+}
+
+TEST_F(syn_received_state, syn_data_beyond_window_not_acked) {
+    cfg_.recv_buffer_ = 3;
+    wire::tcp_repr s = seg(f::syn, peer_iss);
+    conn_.emplace(connection::accept_syn(tuple_, cfg_, seq32(our_iss), now_, s, text("hello")));
+    dispatch();
+    // Only what fits is kept, and only that is acknowledged: never ACK data that was dropped.
+    expect(f::syn | f::ack, our_iss, peer_iss + 4);
+    send(seg(f::ack, peer_iss + 4, our_iss + 1));
+    EXPECT_EQ(read_all(), text("hel"));
+}
+
+TEST_F(listen_state, syn_data_reaches_the_connection) {
+    listener l({tuple_.local_.addr_, 80}, 4, cfg_, [](const four_tuple &, time_point) { return seq32(our_iss); });
+    wire::tcp_repr s = seg(f::syn, peer_iss);
+    const auto data = text("abc");
+    s.payload_ = data;
+    auto out = l.process(now_, ip_, s, data);
+    ASSERT_TRUE(out.conn_);
+    EXPECT_EQ(out.conn_->rcv_nxt(), seq32(peer_iss + 4));
+}
+
+TEST_F(syn_sent_state, syn_ack_data_delivered) {
+    syn_sent();
+    send(seg(f::syn | f::ack, peer_iss, our_iss + 1), text("hi"));
+    expect(f::ack, our_iss + 1, peer_iss + 3);
+    EXPECT_EQ(conn_->current_state(), state::established);
+    EXPECT_EQ(read_all(), text("hi"));
+}
+
+TEST_F(syn_sent_state, syn_ack_data_and_fin) {
+    syn_sent();
+    send(seg(f::syn | f::ack | f::fin, peer_iss, our_iss + 1), text("bye"));
+    expect(f::ack, our_iss + 1, peer_iss + 5);
+    EXPECT_EQ(conn_->current_state(), state::close_wait);
+    EXPECT_EQ(read_all(), text("bye"));
+}
+
+TEST_F(syn_sent_state, simultaneous_open_syn_data_waits_for_established) {
+    syn_sent();
+    send(seg(f::syn, peer_iss), text("ab"));
+    expect(f::syn | f::ack, our_iss, peer_iss + 3);
+    EXPECT_EQ(conn_->readable(), 0u);
+    send(seg(f::ack, peer_iss + 3, our_iss + 1));
+    EXPECT_EQ(conn_->current_state(), state::established);
+    EXPECT_EQ(read_all(), text("ab"));
+}
+
+TEST_F(syn_received_state, new_syn_from_passive_open_returns_to_listen) {
+    // RFC 9293 §3.10.7.4 "fourth", SYN-RECEIVED: "If the connection was initiated with a passive
+    // OPEN, then return this connection to the LISTEN state and return." The listener never left
+    // LISTEN; this connection goes away without a RST or an error, and the SYN is not answered (its
+    // retransmission reaches the listener).
+    syn_received();
+    send(seg(f::syn, peer_iss + 100));
+    expect_nothing();
+    EXPECT_EQ(conn_->current_state(), state::closed);
+    EXPECT_EQ(conn_->error(), 0);
+    EXPECT_EQ(conn_->stats().challenge_acks_, 0u);
+}
+
+TEST_F(syn_received_state, retransmitted_syn_still_resends_syn_ack) {
+    syn_received();
+    send(seg(f::syn, peer_iss)); // the same SYN again (SEG.SEQ = IRS): our SYN-ACK was lost
+    expect(f::syn | f::ack, our_iss, peer_iss + 1);
+    EXPECT_EQ(conn_->current_state(), state::syn_received);
+}
+
+TEST_F(syn_sent_state, new_syn_after_simultaneous_open_draws_challenge_ack) {
+    // From an active open, SYN-RECEIVED handles a SYN as the synchronized states do (RFC 9293
+    // §3.10.7.4, RFC 5961 §4.2): a challenge ACK, never a reset.
+    syn_sent();
+    send(seg(f::syn, peer_iss));
+    expect(f::syn | f::ack, our_iss, peer_iss + 1);
+    send(seg(f::syn, peer_iss + 100));
+    expect(f::ack, our_iss + 1, peer_iss + 1);
+    EXPECT_EQ(conn_->current_state(), state::syn_received);
+    EXPECT_EQ(conn_->stats().challenge_acks_, 1u);
+}
+
+// ---- RFC 6298 §5.7 ----
+
+TEST_F(syn_sent_state, rto_three_seconds_after_syn_timeout) {
+    syn_sent();
+    advance(1s);
+    expect(f::syn, our_iss, 0);
+    send(seg(f::syn | f::ack, peer_iss, our_iss + 1));
+    expect(f::ack, our_iss + 1, peer_iss + 1);
+    // The SYN timed out and the initial RTO (1 s) is below 3 s: 3 s once data transmission begins.
+    EXPECT_EQ(conn_->rto().rto(), 3s);
+    ASSERT_TRUE(push(text("x")));
+    dispatch();
+    expect(f::ack | f::psh, our_iss + 1, peer_iss + 1, 1);
+    advance(2999ms);
+    expect_nothing();
+    advance(1ms);
+    expect(f::ack | f::psh, our_iss + 1, peer_iss + 1, 1);
+}
+
+TEST_F(syn_sent_state, rto_unchanged_without_syn_timeout) {
+    syn_sent();
+    advance(10ms);
+    send(seg(f::syn | f::ack, peer_iss, our_iss + 1));
+    EXPECT_EQ(conn_->rto().rto(), 1s); // a 10 ms sample, held up by the 1 s minimum
+}
+
+TEST_F(syn_received_state, rto_three_seconds_after_syn_ack_timeout) {
+    syn_received();
+    advance(1s);
+    expect(f::syn | f::ack, our_iss, peer_iss + 1);
+    send(seg(f::ack, peer_iss + 1, our_iss + 1));
+    EXPECT_EQ(conn_->current_state(), state::established);
+    EXPECT_EQ(conn_->rto().rto(), 3s);
 }
 
 } // namespace

@@ -54,19 +54,21 @@ protected:
         const auto off = static_cast<std::ptrdiff_t>(seq - S);
         EXPECT_TRUE(d.data_.size() == len && std::equal(d.data_.begin(), d.data_.end(), data_.begin() + off));
     }
-    /// Established with SACK, NewReno, and segments [12M, 18M) in flight (cwnd 6 * M).
-    void six_in_flight() {
+    /// Established with SACK, NewReno, and segments [12M, 18M) in flight (cwnd 6 * M), of `segments`
+    /// pushed (at least 18).
+    void six_in_flight(std::uint32_t segments = 40) {
         sack_established();
-        data_ = filled(40 * M);
+        data_ = filled(segments * M);
         ASSERT_TRUE(push(data_));
         dispatch();
-        for (std::uint32_t i = 0; i < 3; ++i) expect_data(S + i * M, M);
+        auto flags = [&](std::uint32_t i) -> std::uint8_t { return i + 1 == segments ? f::ack | f::psh : f::ack; };
+        for (std::uint32_t i = 0; i < 3; ++i) expect_data(S + i * M, M, flags(i));
         send(seg(f::ack, R, S + 3 * M));
-        for (std::uint32_t i = 3; i < 7; ++i) expect_data(S + i * M, M);
+        for (std::uint32_t i = 3; i < 7; ++i) expect_data(S + i * M, M, flags(i));
         send(seg(f::ack, R, S + 7 * M));
-        for (std::uint32_t i = 7; i < 12; ++i) expect_data(S + i * M, M);
+        for (std::uint32_t i = 7; i < 12; ++i) expect_data(S + i * M, M, flags(i));
         send(seg(f::ack, R, S + 12 * M));
-        for (std::uint32_t i = 12; i < 18; ++i) expect_data(S + i * M, M);
+        for (std::uint32_t i = 12; i < 18; ++i) expect_data(S + i * M, M, flags(i));
         expect_nothing();
         ASSERT_EQ(conn_->cc().cwnd(), 6 * M);
     }
@@ -288,19 +290,33 @@ TEST_F(sack, scoreboard_ignores_dsack_inverted_and_clips_unsent) {
     ASSERT_EQ(conn_->scoreboard().size(), 1u);
     EXPECT_EQ(conn_->scoreboard()[0].start_, seq32(S + 17 * M));
     EXPECT_EQ(conn_->scoreboard()[0].end_, seq32(S + 18 * M));
+    // The first duplicate ACK: limited transmit (RFC 3042) sends one new segment.
+    expect_data(S + 18 * M, M);
     expect_nothing();
 }
 
 TEST_F(sack, scoreboard_trimmed_by_cumulative_ack) {
     six_in_flight();
-    send(sack_ack(S + 12 * M, {{S + 13 * M, S + 15 * M}}));
-    send(sack_ack(S + 14 * M, {{S + 16 * M, S + 17 * M}}));
+    send(sack_ack(S + 12 * M, {{S + 13 * M, S + 14 * M}, {S + 15 * M, S + 16 * M}}));
+    send(sack_ack(S + 14 * M, {{S + 15 * M, S + 16 * M}, {S + 17 * M, S + 18 * M}}));
     ASSERT_EQ(conn_->scoreboard().size(), 2u);
-    EXPECT_EQ(conn_->scoreboard()[0].start_, seq32(S + 14 * M));
-    EXPECT_EQ(conn_->scoreboard()[0].end_, seq32(S + 15 * M));
+    EXPECT_EQ(conn_->scoreboard()[0].start_, seq32(S + 15 * M));
+    EXPECT_EQ(conn_->scoreboard()[1].end_, seq32(S + 18 * M));
     out_.clear();
     send(seg(f::ack, R, S + 18 * M));
     EXPECT_TRUE(conn_->scoreboard().empty());
+}
+
+TEST_F(sack, ack_ending_inside_sacked_run_drops_scoreboard) {
+    // RFC 2018 §8: a cumulative ACK at or inside a SACKed run means the receiver discarded SACKed
+    // data (reneged): the scoreboard is dropped rather than trusted.
+    six_in_flight();
+    send(sack_ack(S + 12 * M, {{S + 13 * M, S + 15 * M}}));
+    send(sack_ack(S + 14 * M, {{S + 16 * M, S + 17 * M}}));
+    ASSERT_EQ(conn_->scoreboard().size(), 1u);
+    EXPECT_EQ(conn_->scoreboard()[0].start_, seq32(S + 16 * M));
+    EXPECT_EQ(conn_->scoreboard()[0].end_, seq32(S + 17 * M));
+    EXPECT_EQ(conn_->stats().rejected_, 1u);
 }
 
 TEST_F(sack, ignored_when_not_negotiated) {
@@ -313,7 +329,9 @@ TEST_F(sack, ignored_when_not_negotiated) {
     a.options_ = with_blocks({{S + M, S + 3 * M}});
     send(a);
     EXPECT_TRUE(conn_->scoreboard().empty());
-    EXPECT_EQ(conn_->pipe(), 3 * M); // FlightSize without SACK
+    // A plain duplicate (RFC 5681): limited transmit (RFC 3042) sends the last segment.
+    expect(f::ack | f::psh, S + 3 * M, R, M);
+    EXPECT_EQ(conn_->pipe(), 4 * M); // FlightSize without SACK
     EXPECT_FALSE(conn_->in_recovery());
     expect_nothing();
 }
@@ -322,19 +340,24 @@ TEST_F(sack, ignored_when_not_negotiated) {
 
 TEST_F(sack, third_dupack_enters_recovery_resends_hole_then_new_data) {
     six_in_flight();
+    // The first two duplicates: limited transmit (RFC 3042, RFC 6675 §5 step (3)), one new segment
+    // each beyond cwnd, which does not change.
     send(sack_ack(S + 12 * M, {{S + 13 * M, S + 14 * M}}));
+    expect_data(S + 18 * M, M);
     send(sack_ack(S + 12 * M, {{S + 13 * M, S + 15 * M}}));
+    expect_data(S + 19 * M, M);
     expect_nothing();
     EXPECT_FALSE(conn_->in_recovery());
+    EXPECT_EQ(conn_->cc().cwnd(), 6 * M);
     send(sack_ack(S + 12 * M, {{S + 13 * M, S + 16 * M}}));
     ASSERT_TRUE(conn_->in_recovery());
-    // (4.2) NewReno: ssthresh = cwnd = FlightSize / 2 = 3 * M.
-    EXPECT_EQ(conn_->cc().ssthresh(), 3 * M);
-    EXPECT_EQ(conn_->cc().cwnd(), 3 * M);
-    // (4.3) the segment at SND.UNA; pipe is then [16M, 18M) + the resent M = 3M: cwnd is full.
+    // (4.2) NewReno: ssthresh = cwnd = FlightSize / 2 = 8M / 2.
+    EXPECT_EQ(conn_->cc().ssthresh(), 4 * M);
+    EXPECT_EQ(conn_->cc().cwnd(), 4 * M);
+    // (4.3) the segment at SND.UNA; pipe is then [16M, 20M) + the resent M = 5M: cwnd is full.
     expect_data(S + 12 * M, M);
     expect_nothing();
-    EXPECT_EQ(conn_->pipe(), 3 * M);
+    EXPECT_EQ(conn_->pipe(), 5 * M);
     EXPECT_EQ(conn_->stats().sack_recoveries_, 1u);
     EXPECT_EQ(conn_->stats().fast_retransmits_, 1u);
 }
@@ -351,21 +374,22 @@ TEST_F(sack, sacked_bytes_enter_recovery_before_dupthresh) {
 TEST_F(sack, holes_resent_in_order_with_pipe) {
     six_in_flight();
     send(sack_ack(S + 12 * M, {{S + 13 * M, S + 14 * M}}));
+    expect_data(S + 18 * M, M); // limited transmit
     send(sack_ack(S + 12 * M, {{S + 15 * M, S + 16 * M}, {S + 13 * M, S + 14 * M}}));
+    expect_data(S + 19 * M, M); // limited transmit
     send(sack_ack(S + 12 * M, {{S + 15 * M, S + 17 * M}, {S + 13 * M, S + 14 * M}}));
     ASSERT_TRUE(conn_->in_recovery());
+    EXPECT_EQ(conn_->cc().cwnd(), 4 * M); // FlightSize 8M / 2
     expect_data(S + 12 * M, M);
     expect_nothing();
-    // Pipe: the resent [12M, 13M), [14M, 15M) (not yet lost: 2M SACKed above) and [17M, 18M).
-    EXPECT_EQ(conn_->pipe(), 3 * M);
-    EXPECT_EQ(conn_->cc().cwnd(), 3 * M);
+    // Pipe: the resent [12M, 13M), [14M, 15M) (not yet lost: 2M SACKed above) and [17M, 20M).
+    EXPECT_EQ(conn_->pipe(), 5 * M);
     send(sack_ack(S + 12 * M, {{S + 15 * M, S + 18 * M}, {S + 13 * M, S + 14 * M}}));
-    // [14M, 15M) is now lost: pipe = M, so the hole goes (rule 1), then new data (rule 2).
+    // [14M, 15M) is now lost: pipe = 3M, so the hole goes (rule 1) and cwnd is full.
     expect_data(S + 14 * M, M);
-    expect_data(S + 18 * M, M);
     expect_nothing();
-    EXPECT_EQ(conn_->pipe(), 3 * M);
-    EXPECT_EQ(conn_->cc().cwnd(), 3 * M); // no inflation in SACK recovery
+    EXPECT_EQ(conn_->pipe(), 4 * M);
+    EXPECT_EQ(conn_->cc().cwnd(), 4 * M); // no inflation in SACK recovery
     EXPECT_EQ(conn_->stats().sack_retransmits_, 1u);
 }
 
@@ -408,16 +432,35 @@ TEST_F(sack, rule_three_resends_unlost_hole_when_no_new_data) {
     EXPECT_EQ(conn_->send_queued(), 0u);
 }
 
-TEST_F(sack, timeout_clears_scoreboard_and_recovery) {
+TEST_F(sack, timeout_keeps_scoreboard_and_fills_holes_in_order) {
     six_in_flight();
     send(sack_ack(S + 12 * M, {{S + 13 * M, S + 16 * M}}));
     expect_data(S + 12 * M, M);
     ASSERT_TRUE(conn_->in_recovery());
     advance(conn_->rto().rto());
+    // RFC 6675 §5.1: recovery ends, RecoveryPoint = HighData; the scoreboard is kept and every
+    // unSACKed octet outstanding is lost: they go again in order from SND.UNA as cwnd allows.
     EXPECT_FALSE(conn_->in_recovery());
-    EXPECT_TRUE(conn_->scoreboard().empty());
+    EXPECT_TRUE(conn_->in_rto_recovery());
+    EXPECT_EQ(conn_->recovery_point(), seq32(S + 18 * M));
+    EXPECT_EQ(conn_->scoreboard().size(), 1u);
     EXPECT_EQ(conn_->cc().cwnd(), M);
-    expect_data(S + 12 * M, M); // go-back-N from SND.UNA (RFC 2018 §8: SACK info not trusted)
+    expect_data(S + 12 * M, M);
+    expect_nothing();
+    EXPECT_EQ(conn_->pipe(), M);
+    // The receiver had [13M, 16M): the next ACK covers it; slow start gives cwnd 2M, and the two
+    // remaining holes go, not the SACKed data.
+    send(seg(f::ack, R, S + 16 * M));
+    EXPECT_EQ(conn_->cc().cwnd(), 2 * M);
+    expect_data(S + 16 * M, M);
+    expect_data(S + 17 * M, M);
+    expect_nothing();
+    send(seg(f::ack, R, S + 18 * M));
+    EXPECT_FALSE(conn_->in_rto_recovery());
+    // Normal sending again: cwnd 3M.
+    expect_data(S + 18 * M, M);
+    expect_data(S + 19 * M, M);
+    expect_data(S + 20 * M, M);
     expect_nothing();
 }
 
@@ -452,6 +495,180 @@ TEST_F(sack, newreno_fallback_without_sack) {
     expect_nothing();
     EXPECT_EQ(conn_->stats().sack_recoveries_, 0u);
     EXPECT_TRUE(conn_->scoreboard().empty());
+}
+
+// ---- NextSeg() rule (4), lost retransmissions, tail loss probes, NewReno's "recover" ----
+
+TEST_F(sack, rescue_retransmission_repairs_tail_loss) {
+    // RFC 6675 §4 NextSeg() rule (4): [12M, 18M) is all the data; 12M and 17M (the tail) are lost.
+    six_in_flight(18);
+    send(sack_ack(S + 12 * M, {{S + 13 * M, S + 14 * M}}));
+    send(sack_ack(S + 12 * M, {{S + 13 * M, S + 15 * M}}));
+    expect_nothing(); // no new data for limited transmit
+    send(sack_ack(S + 12 * M, {{S + 13 * M, S + 16 * M}}));
+    ASSERT_TRUE(conn_->in_recovery());
+    expect_data(S + 12 * M, M);
+    expect_nothing();
+    send(sack_ack(S + 12 * M, {{S + 13 * M, S + 17 * M}}));
+    expect_nothing(); // rules (1)-(3) find nothing; HighACK is not yet above RescueRxt (13M)
+    // The retransmission arrives: a partial ACK. Only [17M, 18M) is outstanding, not judged lost and
+    // above every SACK: rule (4) resends it at once rather than after the retransmission timer.
+    send(seg(f::ack, R, S + 17 * M));
+    EXPECT_TRUE(conn_->in_recovery());
+    expect(f::ack, S + 17 * M, R, M);
+    expect_nothing();
+    EXPECT_EQ(conn_->stats().rescue_retransmits_, 1u);
+    EXPECT_EQ(conn_->stats().timeouts_, 0u);
+    // Once per recovery: RescueRxt = RecoveryPoint.
+    send(seg(f::ack, R, S + 17 * M));
+    expect_nothing();
+    send(seg(f::ack, R, S + 18 * M));
+    EXPECT_FALSE(conn_->in_recovery());
+}
+
+TEST_F(sack, lost_retransmission_resent_when_later_data_is_sacked) {
+    six_in_flight();
+    send(sack_ack(S + 12 * M, {{S + 13 * M, S + 16 * M}}));
+    ASSERT_TRUE(conn_->in_recovery());
+    expect_data(S + 12 * M, M); // sent while SND.MAX was 18M
+    expect_nothing();
+    ASSERT_EQ(conn_->retransmissions().size(), 1u);
+    send(sack_ack(S + 12 * M, {{S + 13 * M, S + 17 * M}}));
+    expect_data(S + 18 * M, M); // rule (2): new data, sent after the retransmission
+    expect_nothing();
+    EXPECT_EQ(conn_->stats().lost_retransmits_, 0u);
+    // 18M, first sent after the retransmission of 12M, is SACKed while 12M is not: the
+    // retransmission was lost. It goes again now, not after the retransmission timer.
+    send(sack_ack(S + 12 * M, {{S + 18 * M, S + 19 * M}, {S + 13 * M, S + 17 * M}}));
+    EXPECT_EQ(conn_->stats().lost_retransmits_, 1u);
+    expect_data(S + 12 * M, M);
+    expect_data(S + 19 * M, M);
+    expect_nothing();
+    EXPECT_EQ(conn_->stats().timeouts_, 0u);
+    send(seg(f::ack, R, S + 17 * M));
+    EXPECT_TRUE(conn_->in_recovery());
+}
+
+TEST_F(sack, tail_loss_probe_sends_new_data_then_backs_off) {
+    six_in_flight(); // ACKs at one instant: SRTT 0, so the probe timeout is its 1 ms floor
+    ASSERT_TRUE(conn_->rto().has_sample());
+    advance(999us);
+    expect_nothing();
+    advance(1us);
+    expect_data(S + 18 * M, M); // RFC 8985 §7.3: new data although cwnd is full
+    EXPECT_EQ(conn_->cc().cwnd(), 6 * M);
+    advance(1999us);
+    expect_nothing();
+    advance(1us);
+    expect_data(S + 19 * M, M); // the next probe after twice the timeout
+    EXPECT_EQ(conn_->stats().probes_, 2u);
+    EXPECT_EQ(conn_->stats().timeouts_, 0u);
+    // Its SACK is a duplicate ACK as usual (limited transmit has no room: 8M are out).
+    send(sack_ack(S + 12 * M, {{S + 18 * M, S + 20 * M}}));
+    expect_nothing();
+    EXPECT_EQ(conn_->stats().dup_acks_, 1u);
+}
+
+TEST_F(sack, tail_loss_probe_resends_last_segment_without_new_data) {
+    six_in_flight(18);
+    advance(1ms);
+    expect_data(S + 17 * M, M);
+    EXPECT_EQ(conn_->stats().probes_, 1u);
+}
+
+// RFC 6582 §3.2: recover is "the highest sequence number transmitted" and step 2 enters fast
+// retransmit when the ACK "covers more than recover" (SEG.ACK > recover; step 1 sets recover = ISS
+// so that the first loss qualifies). recover_ is kept as an exclusive end (recover + 1), so the test
+// is SND.UNA >= recover_. A new loss of the first segment sent after a full acknowledgment that
+// ends exactly at recover + 1 must be fast retransmitted; with `>` it waited for the timer.
+TEST_F(sack, newreno_new_loss_right_after_full_ack_is_fast_retransmitted) {
+    cfg_.nodelay_ = true;
+    established(); // no SACK
+    data_ = filled(40 * M);
+    ASSERT_TRUE(push(data_));
+    dispatch();
+    out_.clear(); // [0, 3M) in flight; 0 is lost
+    send(seg(f::ack, R, S));
+    send(seg(f::ack, R, S));
+    out_.clear(); // limited transmit: 3M, 4M
+    send(seg(f::ack, R, S));
+    ASSERT_TRUE(conn_->in_recovery());
+    EXPECT_EQ(conn_->recovery_point(), seq32(S + 5 * M));
+    expect(f::ack, S, R, M);
+    expect_nothing();
+    // A full acknowledgment of exactly everything sent before recovery: SEG.ACK = recover + 1.
+    send(seg(f::ack, R, S + 5 * M));
+    EXPECT_FALSE(conn_->in_recovery());
+    ASSERT_GT(conn_->snd_nxt(), seq32(S + 5 * M));
+    out_.clear();
+    // The first segment after it, 5M, is lost: three duplicates of SEG.ACK = 5M.
+    for (int i = 0; i < 3; ++i) send(seg(f::ack, R, S + 5 * M));
+    EXPECT_TRUE(conn_->in_recovery());
+    EXPECT_EQ(conn_->stats().fast_retransmits_, 2u);
+    bool resent = false;
+    for (const auto &o : out_) resent = resent || (o.r_.seq_ == S + 5 * M && o.data_.size() == M);
+    EXPECT_TRUE(resent);
+}
+
+TEST_F(sack, newreno_no_second_fast_retransmit_below_recover) {
+    // The other side of the same test: duplicates that do not cover more than recover (SEG.ACK <=
+    // recover) after a timeout do not start a fast retransmit (RFC 6582 §3.2 step 2, step 4).
+    cfg_.nodelay_ = true;
+    established();
+    data_ = filled(40 * M);
+    ASSERT_TRUE(push(data_));
+    dispatch();
+    out_.clear();
+    advance(conn_->rto().rto());
+    EXPECT_EQ(conn_->recovery_point(), seq32(S + 3 * M));
+    out_.clear();
+    send(seg(f::ack, R, S + M)); // SEG.ACK = M <= recover
+    out_.clear();
+    for (int i = 0; i < 3; ++i) send(seg(f::ack, R, S + M));
+    EXPECT_FALSE(conn_->in_recovery());
+    EXPECT_EQ(conn_->stats().fast_retransmits_, 0u);
+}
+
+TEST_F(sack, limited_transmit_two_segments_at_most_newreno) {
+    // RFC 3042 §2: one new segment on each of the first two duplicate ACKs, cwnd unchanged.
+    cfg_.nodelay_ = true;
+    established();
+    data_ = filled(40 * M);
+    ASSERT_TRUE(push(data_));
+    dispatch();
+    out_.clear();
+    const std::uint32_t cwnd = conn_->cc().cwnd();
+    send(seg(f::ack, R, S));
+    expect_data(S + 3 * M, M);
+    expect_nothing();
+    send(seg(f::ack, R, S));
+    expect_data(S + 4 * M, M);
+    expect_nothing();
+    EXPECT_EQ(conn_->cc().cwnd(), cwnd);
+    send(seg(f::ack, R, S)); // the third: fast retransmit, no third limited transmit
+    expect_data(S, M);
+    EXPECT_TRUE(conn_->in_recovery());
+}
+
+TEST_F(sack, timeout_then_lost_retransmission_found_by_probe) {
+    // After a timeout (RFC 6675 §5.1) the resent segment is lost again: a probe's SACK shows it.
+    six_in_flight();
+    send(sack_ack(S + 12 * M, {{S + 13 * M, S + 18 * M}}));
+    expect_data(S + 12 * M, M);
+    expect_data(S + 18 * M, M);
+    expect_data(S + 19 * M, M);
+    expect_nothing();
+    advance(conn_->rto().rto());
+    ASSERT_TRUE(conn_->in_rto_recovery());
+    EXPECT_EQ(conn_->recovery_point(), seq32(S + 20 * M));
+    expect_data(S + 12 * M, M); // sent while SND.MAX was 20M
+    expect_nothing();
+    advance(1ms);
+    expect_data(S + 20 * M, M); // the probe: new data
+    send(sack_ack(S + 12 * M, {{S + 20 * M, S + 21 * M}, {S + 13 * M, S + 18 * M}}));
+    EXPECT_EQ(conn_->stats().lost_retransmits_, 1u);
+    expect_data(S + 12 * M, M);
+    EXPECT_EQ(conn_->stats().timeouts_, 1u);
 }
 
 // ---- the parts on their own ----
@@ -539,6 +756,64 @@ TEST(sack_history, reports_recent_then_remaining_in_order) {
     EXPECT_EQ(out[0], (wire::tcp_sack_block{900, 950}));
     EXPECT_EQ(out[1], (wire::tcp_sack_block{700, 750}));
     EXPECT_EQ(out[2], (wire::tcp_sack_block{500, 550})); // fell off the recent list, still reported
+}
+
+TEST(sack_scoreboard, lost_below_counts_everything_lost) {
+    sack_scoreboard sb;
+    const std::array<wire::tcp_sack_block, 1> b{{{130, 140}}};
+    sb.update(seq32(100), seq32(200), b);
+    // RFC 6675 §5.1 after a timeout at 200: every unSACKed octet below it is lost.
+    EXPECT_EQ(sb.pipe(seq32(100), seq32(200), seq32(100), 10, seq32(200)), 0u);
+    EXPECT_EQ(sb.pipe(seq32(100), seq32(200), seq32(120), 10, seq32(200)), 20u);
+    EXPECT_EQ(sb.pipe(seq32(100), seq32(250), seq32(100), 10, seq32(200)), 50u); // new data above
+    auto h = sb.next_hole(seq32(100), seq32(140), 15, seq32(200));
+    ASSERT_TRUE(h);
+    EXPECT_EQ(h->start_, seq32(140)); // above every SACKed run, still below the point
+    EXPECT_EQ(h->len_, 15u);
+    EXPECT_TRUE(h->lost_);
+    EXPECT_FALSE(sb.next_hole(seq32(100), seq32(200), 15, seq32(200)));
+}
+
+TEST(sack_scoreboard, last_hole_holds_highest_unsacked_octet) {
+    sack_scoreboard sb;
+    EXPECT_EQ(sb.last_hole(seq32(100), seq32(200), 15)->start_, seq32(185));
+    const std::array<wire::tcp_sack_block, 2> b{{{120, 130}, {150, 200}}};
+    sb.update(seq32(100), seq32(200), b);
+    auto h = sb.last_hole(seq32(100), seq32(200), 15);
+    ASSERT_TRUE(h);
+    EXPECT_EQ(h->start_, seq32(135));
+    EXPECT_EQ(h->len_, 15u);
+    h = sb.last_hole(seq32(100), seq32(200), 50);
+    EXPECT_EQ(h->start_, seq32(130)); // not below the SACKed run under it
+    EXPECT_EQ(h->len_, 20u);
+    const std::array<wire::tcp_sack_block, 1> all{{{100, 200}}};
+    sb.update(seq32(100), seq32(200), all);
+    EXPECT_FALSE(sb.last_hole(seq32(100), seq32(200), 15));
+}
+
+TEST(retransmit_log, lost_when_later_data_sacked) {
+    sack_scoreboard sb;
+    retransmit_log log;
+    log.sent(seq32(100), seq32(110), seq32(200)); // SND.MAX was 200
+    log.sent(seq32(110), seq32(120), seq32(200)); // contiguous: one entry
+    log.sent(seq32(150), seq32(160), seq32(210));
+    ASSERT_EQ(log.size(), 2u);
+    const std::array<wire::tcp_sack_block, 1> b{{{120, 150}}};
+    sb.update(seq32(100), seq32(220), b);
+    EXPECT_EQ(log.detect(sb), 0u); // nothing sent after either is SACKed
+    const std::array<wire::tcp_sack_block, 1> later{{{200, 205}}};
+    sb.update(seq32(100), seq32(220), later);
+    EXPECT_EQ(log.detect(sb), 1u); // 200.. was sent after the first, not after the second
+    EXPECT_EQ(log.lost_octets(sb, seq32(100)), 20u);
+    auto h = log.next_lost(sb, seq32(100), 15);
+    ASSERT_TRUE(h);
+    EXPECT_EQ(h->start_, seq32(100));
+    EXPECT_EQ(h->len_, 15u);
+    log.resent(seq32(100), seq32(115));
+    EXPECT_EQ(log.lost_octets(sb, seq32(100)), 5u);
+    log.acked(seq32(120), sb); // the lost entry is acknowledged
+    EXPECT_EQ(log.lost_octets(sb, seq32(120)), 0u);
+    EXPECT_EQ(log.size(), 1u);
 }
 
 } // namespace
