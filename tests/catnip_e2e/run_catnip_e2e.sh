@@ -368,11 +368,12 @@ kernel-af_packet | kernel-af_xdp)
     logs=("$tmp/tshark.log" "$tmp/tshark-full.log")
     n=$(capinfos -M -c "$cap" 2>/dev/null | sed -n 's/^Number of packets: *//p')
     [ "${n:-0}" -gt 10000 ] || fail "the capture holds only '$n' frames"
-    # A full window (the kernel filling catnip's advertised window) is flow control, not trouble.
-    filter="tcp.port != $badport && ((tcp.analysis.flags && !tcp.analysis.window_update && !tcp.analysis.window_full) || tcp.flags.reset == 1 || _ws.malformed)"
+    # A full or zero window (a receiver slower than its sender) is flow control, not trouble.
+    filter="tcp.port != $badport && ((tcp.analysis.flags && !tcp.analysis.window_update && !tcp.analysis.window_full && !tcp.analysis.zero_window) || tcp.flags.reset == 1 || _ws.malformed)"
     hits=$(tshark -r "$cap" -Y "$filter" 2>/dev/null)
     if [ -n "$hits" ]; then
         echo "$hits" | head -n 30 >&2
+        echo "by kind: $(echo "$hits" | grep -o '\[TCP [A-Za-z -]*\]\|\[RST[^]]*\]\|Malformed' | sort | uniq -c | tr -s ' \n' ' ')" >&2
         fail "$(echo "$hits" | wc -l) of $n frames with TCP analysis flags, RST or malformed (filter: $filter)"
     fi
     mergecap -F pcap -w "$tmp/kfull-all.pcap" "$fullcap" "$fullcap2" || fail "mergecap"
