@@ -224,8 +224,8 @@ memif-conns)
     grep RESULT "$tmp/perf-conns64.client"
     ;;
 kernel-af_packet | kernel-af_xdp)
-    for tool in ip socat ping tshark ethtool; do
-        command -v $tool >/dev/null || fail "'$tool' is not installed (Debian: iproute2 socat iputils-ping tshark ethtool)"
+    for tool in ip ss socat ping ethtool tshark dumpcap capinfos mergecap; do
+        command -v $tool >/dev/null || fail "'$tool' is not installed (Debian: iproute2 socat iputils-ping ethtool tshark wireshark-common)"
     done
     kind=${case_#kernel-}
     nk="demi-e2e-k-$$"
@@ -379,7 +379,7 @@ kernel-af_packet | kernel-af_xdp)
     hits=$(tshark -r "$cap" -Y "$filter" 2>/dev/null)
     if [ -n "$hits" ]; then
         echo "$hits" | head -n 30 >&2
-        echo "by kind: $(echo "$hits" | grep -o '\[TCP [A-Za-z -]*\]\|\[RST[^]]*\]\|Malformed' | sort | uniq -c | tr -s ' \n' ' ')" >&2
+        echo "by kind: $(echo "$hits" | grep -o '\[TCP [A-Za-z -]*[A-Za-z]\|\[RST\|Malformed' | sort | uniq -c | tr -s ' \n' ' ')" >&2
         fail "$(echo "$hits" | wc -l) of $n frames with TCP analysis flags, RST or malformed (filter: $filter)"
     fi
     mergecap -F pcap -w "$tmp/kfull-all.pcap" "$fullcap" "$fullcap2" || fail "mergecap"
