@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <thread>
 
 namespace demi::inetstack {
@@ -91,12 +92,42 @@ result<std::unique_ptr<rt::backend>> make_loopback(const rt::config &cfg) {
                 true);
 }
 
+namespace {
+
+// inetstack_config.drain_ms (default 2000): how long a backend going away keeps delivering.
+duration drain_limit_of(const rt::config &cfg) {
+    auto it = cfg.raw.find("inetstack_config.drain_ms");
+    long ms = 2000;
+    if (it != cfg.raw.end()) {
+        char *end = nullptr;
+        const long v = std::strtol(it->second.c_str(), &end, 10);
+        if (end != it->second.c_str() && *end == '\0' && v >= 0) ms = v;
+        else DEMI_LOG(warn, "inetstack", "inetstack_config.drain_ms: not a number of milliseconds: '%s' (using 2000)", it->second.c_str());
+    }
+    return std::chrono::milliseconds(ms);
+}
+
+} // namespace
+
 backend::backend(const rt::config &cfg, net::host_config hc, std::unique_ptr<phy::device> dev, alloc_fn alloc,
                  bool may_sleep)
     : cfg_(cfg), dev_(std::move(dev)), rng_(seed_of(cfg)), host_(std::move(hc), *dev_, rng_), alloc_(alloc),
-      may_sleep_(may_sleep) {}
+      may_sleep_(may_sleep), drain_limit_(drain_limit_of(cfg)) {}
 
-backend::~backend() = default;
+backend::~backend() {
+    // What the application pushed, and the FINs of what it closed, are the stack's to deliver, as a
+    // kernel delivers after a process exits: keep the stack running (receiving the peer's ACKs,
+    // retransmitting) until nothing is owed or the limit passes.
+    const steady_clock_source clock;
+    const time_point until = clock.now() + drain_limit_;
+    for (time_point now = clock.now(); host_.delivering() && now < until; now = clock.now()) {
+        host_.receive(now);
+        host_.poll(now);
+    }
+    if (host_.delivering())
+        DEMI_LOG(warn, "inetstack", "going away with data or a FIN not yet acknowledged after %lld ms (inetstack_config.drain_ms)",
+                 static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(drain_limit_).count()));
+}
 
 result<std::shared_ptr<rt::queue>> backend::socket(rt::runtime &, int domain, int type, int protocol) {
     if (domain != AF_INET) return error(EAFNOSUPPORT);

@@ -39,6 +39,10 @@ public:
     /// TCP ports taken by bound sockets (listening or about to be): bind's EADDRINUSE, ephemeral picks.
     result<uint16_t> take_tcp_port(uint16_t port);
     void release_tcp_port(uint16_t port) noexcept;
+    /// Runs the stack's output now (after a push or a close), so frames leave at once rather than at
+    /// the next poll: a pushed buffer is on its way when its push completes.
+    void flush(time_point now) { host_.poll(now); }
+
     /// Buffers of `size` bytes from the I/O allocator, with no headroom need.
     result<buffer> allocate(size_t size, size_t headroom = 0) noexcept;
 
@@ -49,6 +53,7 @@ private:
     net::host host_;
     alloc_fn alloc_;
     bool may_sleep_;
+    duration drain_limit_; // inetstack_config.drain_ms: how long the destructor keeps delivering
     std::vector<inetstack::socket *> sockets_;
     std::set<uint16_t> tcp_ports_;
 };

@@ -409,6 +409,16 @@ int host::error(conn_id c) const noexcept {
     return e == nullptr ? EBADF : e->conn_.error();
 }
 
+bool host::delivering() const noexcept {
+    if (!tx_backlog_.empty()) return true;
+    for (const auto &[id, e] : conns_) {
+        const tcp::state st = e.conn_.current_state();
+        if (st == tcp::state::fin_wait_1 || st == tcp::state::closing || st == tcp::state::last_ack) return true;
+        if ((st == tcp::state::established || st == tcp::state::close_wait) && e.conn_.send_queued() != 0) return true;
+    }
+    return false;
+}
+
 tcp::connection_stats host::tcp_totals() const noexcept {
     tcp::connection_stats s = reclaimed_totals_;
     for (const auto &[id, e] : conns_) add_stats(s, e.conn_.stats());

@@ -127,6 +127,11 @@ public:
     /// Sums of every live connection's counters plus those of reclaimed ones (the connection_stats fields
     /// segments_in_ to ooo_dropped_; fields added to connection_stats later are not summed yet).
     [[nodiscard]] tcp::connection_stats tcp_totals() const noexcept;
+    /// True while the host still owes the network something: a connection with data not yet
+    /// acknowledged or a FIN not yet acknowledged (FIN-WAIT-1, CLOSING, LAST-ACK), or frames the device
+    /// has not taken. A libOS going away keeps polling while this holds (bounded), as a kernel keeps
+    /// delivering after a process exits.
+    [[nodiscard]] bool delivering() const noexcept;
 
 private:
     struct tuple_hash {
