@@ -95,6 +95,7 @@ struct interface_stats {
     uint64_t arp_replies_sent_ = 0;
     uint64_t arp_resolution_failures_ = 0;  // addresses given up on after the last retry
     uint64_t arp_unresolved_drops_ = 0;     // packets dropped with them, or for a full pending queue
+    uint64_t frag_sent_ = 0;                // fragments sent (datagrams larger than the MTU)
     uint64_t frag_received_ = 0;
     uint64_t frag_reassembled_ = 0;
     uint64_t frag_drops_ = 0;               // fragments dropped (overlap, bounds, malformed)

@@ -415,8 +415,10 @@ void interface::send_unreachable(time_point now, const wire::ipv4_repr &ip, std:
 
 result<void> interface::send_ipv4(time_point now, ipv4_address dst, wire::ip_protocol protocol, buffer payload,
                                    buffer *direct) {
-    if (payload.size() + ipv4_len > mtu_for(dst)) return error(EMSGSIZE);
-    if (is_local(dst)) return send_local(dst, protocol, std::move(payload));
+    if (is_local(dst)) {
+        if (payload.size() + ipv4_len > mtu_for(dst)) return error(EMSGSIZE);
+        return send_local(dst, protocol, std::move(payload));
+    }
     ethernet_address dst_mac;
     ipv4_address next_hop;
     bool resolved = false;
@@ -434,6 +436,8 @@ result<void> interface::send_ipv4(time_point now, ipv4_address dst, wire::ip_pro
         return error(ENETUNREACH);
     }
 
+    if (payload.size() + ipv4_len > cfg_.mtu_) return send_fragments(now, dst, protocol, payload, next_hop, resolved, dst_mac);
+
     auto packet = with_headroom(std::move(payload), eth_len + ipv4_len);
     if (!packet) return packet.err();
     packet->prepend(ipv4_len);
@@ -445,13 +449,50 @@ result<void> interface::send_ipv4(time_point now, ipv4_address dst, wire::ip_pro
     ip.ttl_ = cfg_.ttl_;
     ip.ident_ = next_ident_++;
     ip.emit(packet->bytes(), cfg_.caps_);
+    return to_next_hop(now, std::move(*packet), next_hop, resolved, dst_mac, direct);
+}
 
+result<void> interface::send_fragments(time_point now, ipv4_address dst, wire::ip_protocol protocol,
+                                       const buffer &payload, ipv4_address next_hop, bool resolved,
+                                       ethernet_address dst_mac) {
+    // RFC 791 §3.2 / RFC 1122 §3.3.3: a datagram larger than the MTU goes out in fragments of one
+    // identification, each carrying a multiple of 8 octets but the last, MF on all but the last. TCP
+    // never needs it (segments are sized by the MSS), so a TCP payload this large is a caller's error.
+    if (protocol == wire::ip_protocol::tcp || payload.size() > 65535 - ipv4_len) return error(EMSGSIZE);
+    const size_t per = ((cfg_.mtu_ - ipv4_len) / 8) * 8;
+    if (per == 0) return error(EMSGSIZE);
+    const uint16_t ident = next_ident_++;
+    for (size_t off = 0; off < payload.size(); off += per) {
+        const size_t n = std::min(per, payload.size() - off);
+        auto frag = allocate(n, eth_len + ipv4_len);
+        if (!frag) return frag.err();
+        std::memcpy(frag->data(), payload.data() + off, n);
+        frag->prepend(ipv4_len);
+        wire::ipv4_repr ip;
+        ip.src_ = cfg_.addr_;
+        ip.dst_ = dst;
+        ip.protocol_ = protocol;
+        ip.payload_len_ = static_cast<uint16_t>(n);
+        ip.ttl_ = cfg_.ttl_;
+        ip.ident_ = ident;
+        ip.more_frags_ = off + n < payload.size();
+        ip.frag_offset_ = static_cast<uint32_t>(off);
+        ip.emit(frag->bytes(), cfg_.caps_);
+        ++stats_.frag_sent_;
+        // A fragment lost here loses the datagram, as a lost fragment on the wire would.
+        if (auto r = to_next_hop(now, std::move(*frag), next_hop, resolved, dst_mac, nullptr); !r) return r;
+    }
+    return ok();
+}
+
+result<void> interface::to_next_hop(time_point now, buffer packet, ipv4_address next_hop, bool resolved,
+                                    ethernet_address dst_mac, buffer *direct) {
     if (!resolved) {
         if (auto mac = arp_.lookup(next_hop, now)) {
             dst_mac = *mac;
         } else {
             // RFC 1122 §2.3.2.2: hold the datagram while the next hop is resolved.
-            switch (arp_.enqueue(next_hop, std::move(*packet), now)) {
+            switch (arp_.enqueue(next_hop, std::move(packet), now)) {
             case arp_cache::enqueue_status::queued_request_now:
                 send_arp(wire::arp_operation::request, ethernet_address::broadcast(), ethernet_address{}, next_hop);
                 return ok();
@@ -469,7 +510,7 @@ result<void> interface::send_ipv4(time_point now, ipv4_address dst, wire::ip_pro
             }
         }
     }
-    return transmit(std::move(*packet), dst_mac, wire::ethertype::ipv4, direct);
+    return transmit(std::move(packet), dst_mac, wire::ethertype::ipv4, direct);
 }
 
 result<void> interface::send_local(ipv4_address dst, wire::ip_protocol protocol, buffer payload) {
@@ -496,7 +537,8 @@ result<void> interface::udp_sendto(time_point now, udp_socket_id id, udp_endpoin
     auto local = udp_.local(id);
     if (!local) return local.err();
     if (dst.port_ == 0) return error(EINVAL);
-    if (payload.size() + udp_len + ipv4_len > mtu_for(dst.addr_)) return error(EMSGSIZE);
+    // A datagram larger than the MTU is fragmented by send_ipv4 (RFC 791); 65535 is IPv4's bound.
+    if (payload.size() + udp_len + ipv4_len > 65535) return error(EMSGSIZE);
     if (local->port_ == 0) {
         // Like BSD sockets: the first send of an unbound socket binds it to INADDR_ANY and an ephemeral port.
         local = udp_.bind(id, ipv4_address{}, 0, cfg_.addr_, *rng_);
@@ -512,7 +554,7 @@ result<void> interface::udp_sendto(time_point now, udp_socket_id id, udp_endpoin
 
 result<void> interface::udp_sendto(time_point now, udp_socket_id id, udp_endpoint dst,
                                    std::span<const std::byte> data) {
-    if (data.size() + udp_len + ipv4_len > mtu_for(dst.addr_)) return error(EMSGSIZE);
+    if (data.size() + udp_len + ipv4_len > 65535) return error(EMSGSIZE);
     auto b = allocate(data.size(), udp_headroom);
     if (!b) return b.err();
     if (!data.empty()) std::memcpy(b->data(), data.data(), data.size());

@@ -178,6 +178,13 @@ private:
     /// when that is safe (see the file comment), else a copy.
     result<buffer> with_headroom(buffer payload, size_t headroom);
     result<buffer> allocate(size_t size, size_t headroom);
+    /// Sends `payload` (larger than the MTU) in IPv4 fragments (RFC 791 §3.2); EMSGSIZE for TCP.
+    result<void> send_fragments(time_point now, ipv4_address dst, wire::ip_protocol protocol, const buffer &payload,
+                                ipv4_address next_hop, bool resolved, ethernet_address dst_mac);
+    /// Hands a built IPv4 packet to the link: to `dst_mac` when `resolved`, else through the ARP cache
+    /// (held while `next_hop` resolves, RFC 1122 §2.3.2.2).
+    result<void> to_next_hop(time_point now, buffer packet, ipv4_address next_hop, bool resolved,
+                             ethernet_address dst_mac, buffer *direct);
     /// Builds the IPv4 header and queues the datagram for local delivery.
     result<void> send_local(ipv4_address dst, wire::ip_protocol protocol, buffer payload);
     /// Prepends the Ethernet header and queues the frame.

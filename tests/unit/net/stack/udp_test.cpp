@@ -211,9 +211,47 @@ TEST_F(udp, send_copies_without_headroom_or_when_shared) {
     EXPECT_EQ(shared->use_count(), 1u);
 }
 
+// RFC 791 §3.2: a datagram larger than the MTU leaves in fragments of one identification, each at
+// most the MTU, offsets in 8-octet units, MF on all but the last; the peer reassembles it byte-exact.
+TEST_F(udp, larger_than_the_mtu_is_fragmented) {
+    auto sa = a_->udp_open();
+    auto sb = b_->udp_open();
+    ASSERT_TRUE(b_->udp_bind(sb, ip_b, 7).has_value());
+    for (size_t size : {1473u, 4000u, 65507u}) {
+        bytes_t data(size);
+        for (size_t i = 0; i < size; ++i) data[i] = std::byte(static_cast<uint8_t>(i * 13 + (i >> 9)));
+        frames_.clear();
+        auto sr = a_->udp_sendto(now_, sa, {ip_b, 7}, data);
+        ASSERT_TRUE(sr.has_value()) << size << ": " << sr.code();
+        pump();
+        std::vector<bytes_t> sent; // IPv4 frames only (the first send also resolves b's address)
+        for (auto &f : from('a'))
+            if (std::to_integer<int>(f[12]) == 0x08 && std::to_integer<int>(f[13]) == 0x00) sent.push_back(f);
+        const size_t per = (1500 - 20) / 8 * 8; // 1480 octets of IP payload per full fragment
+        ASSERT_EQ(sent.size(), (size + 8 + per - 1) / per) << size;
+        uint16_t ident = 0;
+        for (size_t i = 0; i < sent.size(); ++i) {
+            const auto &f = sent[i];
+            ASSERT_LE(f.size(), 14u + 1500u);
+            auto vr = wire::basic_ipv4_view<const std::byte>::check(std::span<const std::byte>(f).subspan(14));
+            ASSERT_TRUE(vr.has_value());
+            const auto &v = *vr;
+            if (i == 0) ident = v.ident();
+            EXPECT_EQ(v.ident(), ident);
+            EXPECT_EQ(v.frag_offset(), i * per);
+            EXPECT_EQ(v.more_frags(), i + 1 < sent.size());
+        }
+        auto d = b_->udp_recv(sb);
+        ASSERT_TRUE(d.has_value()) << size;
+        EXPECT_EQ(to_bytes(d->payload_.bytes()), data) << size;
+    }
+    EXPECT_EQ(a_->stats().frag_sent_, 2u + 3u + 45u);
+}
+
 TEST_F(udp, too_large_and_bad_destinations) {
     auto sa = a_->udp_open();
-    const bytes_t big(1500 - 28 + 1);
+    // Beyond IPv4's 65535 bytes there is no datagram; larger than the MTU is fragmented (below).
+    const bytes_t big(65535 - 28 + 1);
     EXPECT_EQ(a_->udp_sendto(now_, sa, {ip_b, 7}, big).code(), EMSGSIZE);
     const bytes_t fits(1500 - 28);
     EXPECT_TRUE(a_->udp_sendto(now_, sa, {ip_b, 7}, fits).has_value());
