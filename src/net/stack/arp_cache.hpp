@@ -59,6 +59,8 @@ public:
     [[nodiscard]] std::optional<time_point> poll_at() const noexcept;
 
     [[nodiscard]] bool resolving(ipv4_address ip) const noexcept { return pending_.contains(ip); }
+    /// True while any address is being resolved (poll() has nothing to do otherwise).
+    [[nodiscard]] bool resolving_any() const noexcept { return !pending_.empty(); }
     [[nodiscard]] size_t size() const noexcept { return entries_.size(); }
 
 private:

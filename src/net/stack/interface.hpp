@@ -69,7 +69,8 @@ public:
     /// `emit(buffer &&frame)` for each queued frame, in order.
     template <class Emit>
     void poll(time_point now, Emit &&emit) {
-        run_timers(now);
+        // The timers only exist while an address is being resolved or a datagram reassembled.
+        if (arp_.resolving_any() || reasm_.datagrams() != 0) run_timers(now);
         while (!tx_.empty()) {
             buffer f = std::move(tx_.front());
             tx_.pop_front();
