@@ -126,7 +126,7 @@ TEST(ack_template, same_frames_as_generic_path) {
     // Offloaded: the simulated link computes no checksums, so receivers must not verify them either
     // (and corruption would then go unnoticed: no corruption faults for these).
     const wire::checksum_caps tx_seed = wire::checksum_caps::offloaded(); // seeded with the pseudo-header sum
-    wire::checksum_caps tx_zero = tx_seed;                                 // not seeded
+    wire::checksum_caps tx_zero = tx_seed;                                // not seeded
     tx_zero.tx_pseudo_header_seed_ = false;
     const wire::checksum_caps caps[] = {wire::checksum_caps::software(), tx_seed, tx_zero};
     const phy::fault_params faults[] = {phy::fault_params{}, loss(0.02), reorder(), everything()};

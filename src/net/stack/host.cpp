@@ -1,6 +1,7 @@
 #include "net/stack/host.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cerrno>
 #include <cstring>
 #include <utility>
@@ -20,6 +21,15 @@ constexpr std::size_t tcp_headroom = 14 + 60;
 constexpr std::size_t tx_block_size = 2048;
 /// Frames offered to the device at once.
 constexpr std::size_t tx_batch_max = 64;
+
+// four_tuple's defaulted == compiles to a memcmp call; ports first, addresses as 32-bit words.
+bool same_tuple(const tcp::four_tuple &a, const tcp::four_tuple &b) noexcept {
+    return a.remote_.port_ == b.remote_.port_ && a.local_.port_ == b.local_.port_ &&
+           std::bit_cast<std::uint32_t>(a.remote_.addr_.octets()) ==
+               std::bit_cast<std::uint32_t>(b.remote_.addr_.octets()) &&
+           std::bit_cast<std::uint32_t>(a.local_.addr_.octets()) ==
+               std::bit_cast<std::uint32_t>(b.local_.addr_.octets());
+}
 
 void add_stats(tcp::connection_stats &to, const tcp::connection_stats &s) noexcept {
     to.segments_in_ += s.segments_in_;
@@ -77,12 +87,13 @@ void host::receive(time_point now) {
 void host::poll(time_point now) {
     // Every connection sends what it has; a connection that reached CLOSED is reaped after its last
     // dispatch (which may carry the RST of an abort, RFC 9293 §3.10.5).
-    flush_tx(); // what the device pushed back last time goes first
+    if (!tx_backlog_.empty()) flush_tx(); // what the device pushed back last time goes first
     dead_.clear();
     for (auto &[id, e] : conns_) {
         const tcp::four_tuple t = e.conn_.tuple();
         conn_entry *const ep = &e; // a structured binding cannot be captured before C++20's P1091 in clang
-        e.conn_.dispatch(now, [&](const wire::tcp_repr &r, std::span<const std::byte>) { send_segment(now, t, r, ep); });
+        e.conn_.dispatch(now,
+                         [&](const wire::tcp_repr &r, std::span<const std::byte>) { send_segment(now, t, r, ep); });
         if (e.conn_.is_closed()) dead_.push_back(id);
     }
     for (const std::uint32_t id : dead_) {
@@ -165,7 +176,7 @@ void host::on_tcp(time_point now, const wire::ipv4_repr &ip, const buffer &segme
         return;
     }
     const tcp::four_tuple t{{ip.dst_, seg->dst_port_}, {ip.src_, seg->src_port_}};
-    conn_entry *e = last_rx_ != nullptr && last_rx_tuple_ == t ? last_rx_ : nullptr;
+    conn_entry *e = last_rx_ != nullptr && same_tuple(last_rx_tuple_, t) ? last_rx_ : nullptr;
     if (e == nullptr) {
         if (auto it = by_tuple_.find(t); it != by_tuple_.end()) {
             e = find(it->second);
@@ -183,9 +194,8 @@ void host::on_tcp(time_point now, const wire::ipv4_repr &ip, const buffer &segme
             // instead of one stretch ACK for the whole batch at the next poll.
             if (auto at = e->conn_.poll_at(); at && *at <= now) {
                 const tcp::four_tuple ct = e->conn_.tuple();
-                e->conn_.dispatch(now, [&](const wire::tcp_repr &r, std::span<const std::byte>) {
-                    send_segment(now, ct, r, e);
-                });
+                e->conn_.dispatch(
+                    now, [&](const wire::tcp_repr &r, std::span<const std::byte>) { send_segment(now, ct, r, e); });
             }
             return;
         }
@@ -220,8 +230,8 @@ static_assert(tcp_headroom >= eth_ip_len);
 // timestamps (the template's length says whether it has them).
 bool template_shape(const wire::tcp_repr &r) noexcept {
     const auto &o = r.options_;
-    return r.flags_ == wire::tcp_flag::ack && r.payload_.empty() && r.urgent_ptr_ == 0 && !o.mss_ &&
-           !o.window_scale_ && !o.sack_permitted_ && o.sack_count_ == 0;
+    return r.flags_ == wire::tcp_flag::ack && r.payload_.empty() && r.urgent_ptr_ == 0 && !o.mss_ && !o.window_scale_ &&
+           !o.sack_permitted_ && o.sack_count_ == 0;
 }
 
 std::uint32_t word_at(const std::byte *p) noexcept {
@@ -242,10 +252,16 @@ std::uint16_t fold_complement(std::uint64_t s) noexcept {
     return static_cast<std::uint16_t>(~s);
 }
 
-void put16(std::byte *p, std::uint16_t v) noexcept { wire::store_be16(p, v); }
-void put32(std::byte *p, std::uint32_t v) noexcept { wire::store_be32(p, v); }
+void put16(std::byte *p, std::uint16_t v) noexcept {
+    wire::store_be16(p, v);
+}
+void put32(std::byte *p, std::uint32_t v) noexcept {
+    wire::store_be32(p, v);
+}
 
-std::uint32_t halves(std::uint32_t v) noexcept { return (v >> 16) + (v & 0xffff); }
+std::uint32_t halves(std::uint32_t v) noexcept {
+    return (v >> 16) + (v & 0xffff);
+}
 
 } // namespace
 
@@ -306,8 +322,8 @@ void host::make_ack_template(time_point now, const tcp::four_tuple &t, const wir
 bool host::send_ack_from_template(time_point now, const wire::tcp_repr &r, conn_entry &ce) {
     const ack_template &a = ce.ack_;
     // Anything the template does not hold for sure goes the generic way (which rebuilds the template).
-    if (a.len_ == 0 || r.options_.timestamp_.has_value() != (a.len_ == ack_template::max_len) ||
-        !tx_backlog_.empty() || !iface_.direct_ready() || now >= a.until_ || iface_.arp_generation() != a.arp_gen_)
+    if (a.len_ == 0 || r.options_.timestamp_.has_value() != (a.len_ == ack_template::max_len) || !tx_backlog_.empty() ||
+        !iface_.direct_ready() || now >= a.until_ || iface_.arp_generation() != a.arp_gen_)
         return false;
     const std::size_t len = a.len_;
     auto b = cfg_.iface_.allocate_ != nullptr ? cfg_.iface_.allocate_(len, tcp_headroom - eth_ip_len)

@@ -141,8 +141,8 @@ private:
     struct ack_template {
         static constexpr std::size_t max_len = 14 + 20 + 32;
         std::array<std::byte, max_len> frame_{};
-        std::uint8_t len_ = 0;   // 0: no template; 54 (no options) or 66 (timestamps)
-        time_point until_{};     // the next hop's ARP entry expires
+        std::uint8_t len_ = 0; // 0: no template; 54 (no options) or 66 (timestamps)
+        time_point until_{};   // the next hop's ARP entry expires
         std::uint64_t arp_gen_ = 0;
         std::uint32_t ip_base_ = 0;  // IPv4 header words but ident and checksum
         std::uint32_t tcp_base_ = 0; // pseudo header and TCP words but seq, ack, window, checksum, TSval, TSecr
