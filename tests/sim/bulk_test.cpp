@@ -131,6 +131,26 @@ TEST(ack_template, same_frames_as_generic_path) {
     const wire::checksum_caps caps[] = {wire::checksum_caps::software(), tx_seed, tx_zero};
     const phy::fault_params faults[] = {phy::fault_params{}, loss(0.02), reorder(), everything()};
     std::uint64_t n = 0;
+    // Resolved by ARP with entries that expire every few milliseconds, mid-transfer: the template must
+    // not outlive the entry it was built with (nor be used while the next hop is being resolved again).
+    for (const auto &f : {phy::fault_params{}, loss(0.02), everything()}) {
+        for (const auto ttl : {std::chrono::microseconds(700), std::chrono::microseconds(3000)}) {
+            bulk_params p;
+            p.seed_ = base + 100 + n++;
+            p.bytes_ = 256 * 1024;
+            p.faults_ = f;
+            p.static_arp_ = false;
+            p.arp_ttl_ = ttl;
+            SCOPED_TRACE(n);
+            const bulk_result with = run_bulk(p);
+            p.ack_template_ = false;
+            const bulk_result without = run_bulk(p);
+            ASSERT_TRUE(with.ok_) << with.failure_;
+            ASSERT_TRUE(without.ok_) << without.failure_;
+            EXPECT_EQ(with.frames_, without.frames_);
+            EXPECT_EQ(with.frame_hash_, without.frame_hash_);
+        }
+    }
     for (const auto &c : caps) {
         for (const auto &f : faults) {
             if (f.corrupt > 0 && !wire::computes(c.tcp_)) continue;
