@@ -116,6 +116,65 @@ TEST(determinism, same_seed_same_frames) {
     EXPECT_NE(a.frame_hash_, c.frame_hash_) << "a different seed should give different frames";
 }
 
+// The hosts' ACK template (host_config::ack_template_) must give the frames the generic path gives,
+// byte for byte and at the same times: every frame of a transfer is hashed, with and without it, for
+// random sequence numbers, windows and timestamps (seeds), with and without timestamps, each fault
+// kind (SACK ACKs, window updates, retransmissions mixed in) and each way of handling checksums.
+TEST(ack_template, same_frames_as_generic_path) {
+    const std::uint64_t base = test::seed_or(11);
+    SCOPED_TRACE(test::seed_text(base));
+    // Offloaded: the simulated link computes no checksums, so receivers must not verify them either
+    // (and corruption would then go unnoticed: no corruption faults for these).
+    const wire::checksum_caps tx_seed = wire::checksum_caps::offloaded(); // seeded with the pseudo-header sum
+    wire::checksum_caps tx_zero = tx_seed;                                // not seeded
+    tx_zero.tx_pseudo_header_seed_ = false;
+    const wire::checksum_caps caps[] = {wire::checksum_caps::software(), tx_seed, tx_zero};
+    const phy::fault_params faults[] = {phy::fault_params{}, loss(0.02), reorder(), everything()};
+    std::uint64_t n = 0;
+    // Resolved by ARP with entries that expire every few milliseconds, mid-transfer: the template must
+    // not outlive the entry it was built with (nor be used while the next hop is being resolved again).
+    for (const auto &f : {phy::fault_params{}, loss(0.02), everything()}) {
+        for (const auto ttl : {std::chrono::microseconds(700), std::chrono::microseconds(3000)}) {
+            bulk_params p;
+            p.seed_ = base + 100 + n++;
+            p.bytes_ = 256 * 1024;
+            p.faults_ = f;
+            p.static_arp_ = false;
+            p.arp_ttl_ = ttl;
+            SCOPED_TRACE(n);
+            const bulk_result with = run_bulk(p);
+            p.ack_template_ = false;
+            const bulk_result without = run_bulk(p);
+            ASSERT_TRUE(with.ok_) << with.failure_;
+            ASSERT_TRUE(without.ok_) << without.failure_;
+            EXPECT_EQ(with.frames_, without.frames_);
+            EXPECT_EQ(with.frame_hash_, without.frame_hash_);
+        }
+    }
+    for (const auto &c : caps) {
+        for (const auto &f : faults) {
+            if (f.corrupt > 0 && !wire::computes(c.tcp_)) continue;
+            for (const bool ts : {true, false}) {
+                bulk_params p;
+                p.seed_ = base + n++;
+                p.bytes_ = 128 * 1024;
+                p.faults_ = f;
+                p.caps_ = c;
+                p.tcp_.timestamps_ = ts;
+                p.read_buffers_ = (n % 2) == 0;
+                SCOPED_TRACE(n);
+                const bulk_result with = run_bulk(p);
+                p.ack_template_ = false;
+                const bulk_result without = run_bulk(p);
+                ASSERT_TRUE(with.ok_) << with.failure_;
+                ASSERT_TRUE(without.ok_) << without.failure_;
+                EXPECT_EQ(with.frames_, without.frames_);
+                EXPECT_EQ(with.frame_hash_, without.frame_hash_);
+            }
+        }
+    }
+}
+
 TEST(capture, pcap_files_written) {
     bulk_params p;
     p.seed_ = test::seed_or(43);

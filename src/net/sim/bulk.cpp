@@ -80,6 +80,10 @@ bulk_result run_bulk(const bulk_params &p) {
     for (int i = 0; i < 2; ++i) {
         host_params hp;
         hp.cfg_.tcp_ = p.tcp_;
+        hp.cfg_.ack_template_ = p.ack_template_;
+        hp.cfg_.iface_.arp_.entry_ttl_ = p.arp_ttl_;
+        hp.static_arp_ = p.static_arp_;
+        hp.cfg_.iface_.caps_ = p.caps_;
         hp.link_ = p.link_;
         if (any_fault(p.faults_)) hp.tx_faults_ = p.faults_;
         if (!p.pcap_prefix_.empty()) hp.pcap_path_ = p.pcap_prefix_ + std::to_string(i) + ".pcap";

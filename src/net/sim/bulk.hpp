@@ -38,8 +38,12 @@ struct bulk_params {
     net::tcp::config tcp_ = default_tcp();
     std::size_t chunk_ = 64 * 1024; // octets per send()
     run_limits limits_{.max_steps_ = 20'000'000, .max_time_ = std::chrono::hours(2)};
-    std::string pcap_prefix_; // non-empty: captures <prefix>0.pcap and <prefix>1.pcap
+    std::string pcap_prefix_;   // non-empty: captures <prefix>0.pcap and <prefix>1.pcap
     bool read_buffers_ = false; // the receiver alternates host::recv_buffer (some reads short) and host::recv
+    bool ack_template_ = true;  // host_config::ack_template_ of both hosts
+    bool static_arp_ = true;    // false: the hosts resolve each other by ARP, keeping learned entries ...
+    duration arp_ttl_ = std::chrono::seconds(60); // ... this long
+    wire::checksum_caps caps_{};                  // the interfaces' checksum handling (both hosts)
 };
 
 struct bulk_result {

@@ -100,10 +100,13 @@ result<std::size_t> simulator::add_host(host_params p) {
                                                   p.rx_faults_.value_or(phy::fault_params{}));
         dev = n->faults_.get();
     }
-    for (const auto &o : nodes_) ic.static_arp_.emplace_back(o->addr_, o->mac_);
+    n->static_arp_ = p.static_arp_;
+    for (const auto &o : nodes_)
+        if (n->static_arp_ && o->static_arp_) ic.static_arp_.emplace_back(o->addr_, o->mac_);
     n->rng_ = std::make_unique<rng>(host_seed);
     n->host_ = std::make_unique<net::host>(std::move(p.cfg_), *dev, *n->rng_);
-    for (auto &o : nodes_) o->host_->iface().add_static_arp(n->addr_, n->mac_);
+    for (auto &o : nodes_)
+        if (n->static_arp_ && o->static_arp_) o->host_->iface().add_static_arp(n->addr_, n->mac_);
     nodes_.push_back(std::move(n));
     return i;
 }

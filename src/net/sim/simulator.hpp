@@ -69,6 +69,8 @@ struct host_params {
     std::optional<phy::fault_params> rx_faults_;
     /// A capture of everything this host sends and receives, if non-empty.
     std::string pcap_path_;
+    /// False: no static ARP entries between this host and the others (addresses are resolved by ARP).
+    bool static_arp_ = true;
 };
 
 struct run_limits {
@@ -84,7 +86,7 @@ public:
     ~simulator();
 
     /// Adds a host; its index is the return value. Static ARP entries for every other host are added
-    /// both ways, so no ARP traffic is needed (it would work without them too).
+    /// both ways, so no ARP traffic is needed (it would work without them too: host_params::static_arp_).
     result<std::size_t> add_host(host_params p);
 
     [[nodiscard]] net::host &at(std::size_t i) noexcept { return *nodes_[i]->host_; }
@@ -130,6 +132,7 @@ private:
         net::ipv4_address addr_;
         net::ethernet_address mac_;
         bool down_ = false;
+        bool static_arp_ = true;
     };
 
     std::uint64_t seed_;

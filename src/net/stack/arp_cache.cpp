@@ -6,6 +6,15 @@ namespace demi::net {
 
 void arp_cache::add_static(ipv4_address ip, ethernet_address mac) {
     entries_[ip] = entry{mac, time_point::max(), true};
+    ++generation_;
+}
+
+std::optional<time_point> arp_cache::valid_until(ipv4_address ip, time_point now) const noexcept {
+    auto it = entries_.find(ip);
+    if (it == entries_.end()) return std::nullopt;
+    if (it->second.static_) return time_point::max();
+    if (now >= it->second.expires_) return std::nullopt;
+    return it->second.expires_;
 }
 
 std::optional<ethernet_address> arp_cache::lookup(ipv4_address ip, time_point now) const noexcept {
@@ -18,6 +27,7 @@ std::optional<ethernet_address> arp_cache::lookup(ipv4_address ip, time_point no
 }
 
 void arp_cache::insert(ipv4_address ip, ethernet_address mac, time_point now) {
+    ++generation_; // conservative: any insert may change, refresh or evict an entry
     auto it = entries_.find(ip);
     if (it != entries_.end()) {
         if (it->second.static_) return; // static entries are never overwritten

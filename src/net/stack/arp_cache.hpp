@@ -29,6 +29,12 @@ public:
     /// The hardware address of `ip` if a static entry or an unexpired learned one holds it.
     [[nodiscard]] std::optional<ethernet_address> lookup(ipv4_address ip, time_point now) const noexcept;
 
+    /// Until when lookup(ip, ·) keeps returning what it returns at `now` (time_point::max() for a static
+    /// entry), provided generation() does not change; nothing if lookup(ip, now) finds nothing.
+    [[nodiscard]] std::optional<time_point> valid_until(ipv4_address ip, time_point now) const noexcept;
+    /// Changes whenever an entry is added, changed, refreshed or removed.
+    [[nodiscard]] std::uint64_t generation() const noexcept { return generation_; }
+
     /// RFC 826 "Packet Reception": if `ip` is already in the table (an entry or an address being
     /// resolved), its hardware address is updated (static entries excepted) and the result is true
     /// (the merge flag). With `create` (the packet was addressed to us) a missing entry is added.
@@ -62,6 +68,8 @@ public:
     [[nodiscard]] std::optional<time_point> poll_at() const noexcept;
 
     [[nodiscard]] bool resolving(ipv4_address ip) const noexcept { return pending_.contains(ip); }
+    /// True while any address is being resolved (poll() has nothing to do otherwise).
+    [[nodiscard]] bool resolving_any() const noexcept { return !pending_.empty(); }
     [[nodiscard]] size_t size() const noexcept { return entries_.size(); }
 
 private:
@@ -81,6 +89,7 @@ private:
     arp_config cfg_;
     std::unordered_map<ipv4_address, entry> entries_;
     std::unordered_map<ipv4_address, pending> pending_;
+    std::uint64_t generation_ = 0;
 };
 
 } // namespace demi::net

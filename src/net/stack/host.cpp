@@ -1,11 +1,14 @@
 #include "net/stack/host.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cerrno>
+#include <cstring>
 #include <utility>
 
 #include "common/log.hpp"
 #include "memory/heap.hpp"
+#include "net/wire/endian.hpp"
 #include "net/wire/tcp.hpp"
 
 namespace demi::net {
@@ -18,6 +21,15 @@ constexpr std::size_t tcp_headroom = 14 + 60;
 constexpr std::size_t tx_block_size = 2048;
 /// Frames offered to the device at once.
 constexpr std::size_t tx_batch_max = 64;
+
+// four_tuple's defaulted == compiles to a memcmp call; ports first, addresses as 32-bit words.
+bool same_tuple(const tcp::four_tuple &a, const tcp::four_tuple &b) noexcept {
+    return a.remote_.port_ == b.remote_.port_ && a.local_.port_ == b.local_.port_ &&
+           std::bit_cast<std::uint32_t>(a.remote_.addr_.octets()) ==
+               std::bit_cast<std::uint32_t>(b.remote_.addr_.octets()) &&
+           std::bit_cast<std::uint32_t>(a.local_.addr_.octets()) ==
+               std::bit_cast<std::uint32_t>(b.local_.addr_.octets());
+}
 
 void add_stats(tcp::connection_stats &to, const tcp::connection_stats &s) noexcept {
     to.segments_in_ += s.segments_in_;
@@ -75,11 +87,13 @@ void host::receive(time_point now) {
 void host::poll(time_point now) {
     // Every connection sends what it has; a connection that reached CLOSED is reaped after its last
     // dispatch (which may carry the RST of an abort, RFC 9293 §3.10.5).
-    flush_tx(); // what the device pushed back last time goes first
+    if (!tx_backlog_.empty()) flush_tx(); // what the device pushed back last time goes first
     dead_.clear();
     for (auto &[id, e] : conns_) {
         const tcp::four_tuple t = e.conn_.tuple();
-        e.conn_.dispatch(now, [&](const wire::tcp_repr &r, std::span<const std::byte>) { send_segment(now, t, r); });
+        conn_entry *const ep = &e; // a structured binding cannot be captured before C++20's P1091 in clang
+        e.conn_.dispatch(now,
+                         [&](const wire::tcp_repr &r, std::span<const std::byte>) { send_segment(now, t, r, ep); });
         if (e.conn_.is_closed()) dead_.push_back(id);
     }
     for (const std::uint32_t id : dead_) {
@@ -162,7 +176,7 @@ void host::on_tcp(time_point now, const wire::ipv4_repr &ip, const buffer &segme
         return;
     }
     const tcp::four_tuple t{{ip.dst_, seg->dst_port_}, {ip.src_, seg->src_port_}};
-    conn_entry *e = last_rx_ != nullptr && last_rx_tuple_ == t ? last_rx_ : nullptr;
+    conn_entry *e = last_rx_ != nullptr && same_tuple(last_rx_tuple_, t) ? last_rx_ : nullptr;
     if (e == nullptr) {
         if (auto it = by_tuple_.find(t); it != by_tuple_.end()) {
             e = find(it->second);
@@ -180,9 +194,8 @@ void host::on_tcp(time_point now, const wire::ipv4_repr &ip, const buffer &segme
             // instead of one stretch ACK for the whole batch at the next poll.
             if (auto at = e->conn_.poll_at(); at && *at <= now) {
                 const tcp::four_tuple ct = e->conn_.tuple();
-                e->conn_.dispatch(now, [&](const wire::tcp_repr &r, std::span<const std::byte>) {
-                    send_segment(now, ct, r);
-                });
+                e->conn_.dispatch(
+                    now, [&](const wire::tcp_repr &r, std::span<const std::byte>) { send_segment(now, ct, r, e); });
             }
             return;
         }
@@ -207,7 +220,54 @@ void host::on_tcp(time_point now, const wire::ipv4_repr &ip, const buffer &segme
     }
 }
 
-void host::send_segment(time_point now, const tcp::four_tuple &t, const wire::tcp_repr &r) {
+namespace {
+
+constexpr std::size_t eth_ip_len = 14 + 20;
+constexpr std::size_t tcp_at = eth_ip_len;
+static_assert(tcp_headroom >= eth_ip_len);
+
+// A pure ACK the template can build: ACK alone, no data, no urgent pointer, and no options but
+// timestamps (the template's length says whether it has them).
+bool template_shape(const wire::tcp_repr &r) noexcept {
+    const auto &o = r.options_;
+    return r.flags_ == wire::tcp_flag::ack && r.payload_.empty() && r.urgent_ptr_ == 0 && !o.mss_ && !o.window_scale_ &&
+           !o.sack_permitted_ && o.sack_count_ == 0;
+}
+
+std::uint32_t word_at(const std::byte *p) noexcept {
+    return (std::uint32_t{std::to_integer<std::uint8_t>(p[0])} << 8) | std::to_integer<std::uint8_t>(p[1]);
+}
+
+std::uint32_t sum_words(const std::byte *p, std::size_t n) noexcept {
+    std::uint32_t s = 0;
+    for (std::size_t i = 0; i < n; i += 2) s += word_at(p + i);
+    return s;
+}
+
+// `s` below 2^34 (a few dozen 16-bit words): three folds bring it to 16 bits.
+std::uint16_t fold_complement(std::uint64_t s) noexcept {
+    s = (s & 0xffff) + (s >> 16);
+    s = (s & 0xffff) + (s >> 16);
+    s = (s & 0xffff) + (s >> 16);
+    return static_cast<std::uint16_t>(~s);
+}
+
+void put16(std::byte *p, std::uint16_t v) noexcept {
+    wire::store_be16(p, v);
+}
+void put32(std::byte *p, std::uint32_t v) noexcept {
+    wire::store_be32(p, v);
+}
+
+std::uint32_t halves(std::uint32_t v) noexcept {
+    return (v >> 16) + (v & 0xffff);
+}
+
+} // namespace
+
+void host::send_segment(time_point now, const tcp::four_tuple &t, const wire::tcp_repr &r, conn_entry *ce) {
+    const bool ack_shape = ce != nullptr && cfg_.ack_template_ && template_shape(r);
+    if (ack_shape && send_ack_from_template(now, r, *ce)) return;
     const std::size_t len = r.buffer_len();
     auto b = cfg_.iface_.allocate_ != nullptr ? cfg_.iface_.allocate_(len, tcp_headroom)
                                               : tx_pool_.allocate(len, tcp_headroom);
@@ -224,9 +284,79 @@ void host::send_segment(time_point now, const tcp::four_tuple &t, const wire::tc
         return;
     }
     if (direct) {
+        if (ack_shape) make_ack_template(now, t, r, direct, *ce);
         tx_batch_.push_back(std::move(direct));
         if (tx_batch_.size() == tx_batch_max) transmit_batch();
     }
+}
+
+void host::make_ack_template(time_point now, const tcp::four_tuple &t, const wire::tcp_repr &r, const buffer &frame,
+                             conn_entry &ce) {
+    ack_template &a = ce.ack_;
+    a.len_ = 0;
+    const std::size_t len = frame.size();
+    const std::byte *f = frame.data();
+    const bool ts = r.options_.timestamp_.has_value();
+    // The layouts this code patches: a 20-byte IPv4 header, and NOP NOP kind 8 length 10 when timestamped.
+    if (len != (ts ? ack_template::max_len : tcp_at + 20) || f[14] != std::byte{0x45}) return;
+    if (ts && (f[tcp_at + 20] != std::byte{1} || f[tcp_at + 21] != std::byte{1} || f[tcp_at + 22] != std::byte{8} ||
+               f[tcp_at + 23] != std::byte{10}))
+        return;
+    const auto until = iface_.next_hop_valid_until(t.remote_.addr_, now);
+    if (!until || now >= *until) return;
+    std::memcpy(a.frame_.data(), f, len);
+    std::byte *p = a.frame_.data();
+    // IPv4: every word but ident (18) and checksum (24).
+    a.ip_base_ = sum_words(p + 14, 4) + sum_words(p + 20, 4) + sum_words(p + 26, 8);
+    // Pseudo header (RFC 9293 §3.1): source, destination, protocol, TCP length; then the TCP words
+    // that stay: ports, data offset and flags, urgent pointer, the option kinds.
+    const std::size_t tcp_len = len - tcp_at;
+    a.tcp_base_ = sum_words(p + 26, 8) + 6 + static_cast<std::uint32_t>(tcp_len) + sum_words(p + tcp_at, 4) +
+                  sum_words(p + tcp_at + 12, 2) + sum_words(p + tcp_at + 18, 2) +
+                  (ts ? sum_words(p + tcp_at + 20, 4) : 0);
+    a.until_ = *until;
+    a.arp_gen_ = iface_.arp_generation();
+    a.len_ = static_cast<std::uint8_t>(len);
+}
+
+bool host::send_ack_from_template(time_point now, const wire::tcp_repr &r, conn_entry &ce) {
+    const ack_template &a = ce.ack_;
+    // Anything the template does not hold for sure goes the generic way (which rebuilds the template).
+    if (a.len_ == 0 || r.options_.timestamp_.has_value() != (a.len_ == ack_template::max_len) || !tx_backlog_.empty() ||
+        !iface_.direct_ready() || now >= a.until_ || iface_.arp_generation() != a.arp_gen_)
+        return false;
+    const std::size_t len = a.len_;
+    auto b = cfg_.iface_.allocate_ != nullptr ? cfg_.iface_.allocate_(len, tcp_headroom - eth_ip_len)
+                                              : tx_pool_.allocate(len, tcp_headroom - eth_ip_len);
+    if (!b) return false;
+    std::byte *p = b->data();
+    // Fixed-size copies (no call).
+    if (len == ack_template::max_len)
+        std::memcpy(p, a.frame_.data(), ack_template::max_len);
+    else
+        std::memcpy(p, a.frame_.data(), tcp_at + 20);
+    const auto &caps = iface_.config().caps_;
+    // IPv4: the ident; the checksum when computed (offloaded: the template's zero).
+    const std::uint16_t ident = iface_.take_ipv4_ident();
+    put16(p + 18, ident);
+    if (wire::computes(caps.ipv4_)) put16(p + 24, fold_complement(std::uint64_t{a.ip_base_} + ident));
+    // TCP: seq, ack, window, timestamps; the checksum when computed (otherwise the template's value, the
+    // pseudo-header seed or zero, is the same for every ACK of this length).
+    std::byte *tcp = p + tcp_at;
+    put32(tcp + 4, r.seq_);
+    put32(tcp + 8, r.ack_);
+    put16(tcp + 14, r.window_);
+    std::uint64_t sum = std::uint64_t{a.tcp_base_} + halves(r.seq_) + halves(r.ack_) + r.window_;
+    if (r.options_.timestamp_) {
+        put32(tcp + 24, r.options_.timestamp_->tsval_);
+        put32(tcp + 28, r.options_.timestamp_->tsecr_);
+        sum += halves(r.options_.timestamp_->tsval_) + halves(r.options_.timestamp_->tsecr_);
+    }
+    if (wire::computes(caps.tcp_)) put16(tcp + 16, fold_complement(sum));
+    iface_.count_direct();
+    tx_batch_.push_back(std::move(*b));
+    if (tx_batch_.size() == tx_batch_max) transmit_batch();
+    return true;
 }
 
 // ---- connection table ----
@@ -234,7 +364,7 @@ void host::send_segment(time_point now, const tcp::four_tuple &t, const wire::tc
 conn_id host::add_connection(tcp::connection c, std::optional<listener_id> from) {
     const conn_id id{next_conn_++};
     const tcp::four_tuple t = c.tuple();
-    conns_.emplace(static_cast<std::uint32_t>(id), conn_entry{std::move(c), from, false, true});
+    conns_.emplace(static_cast<std::uint32_t>(id), conn_entry{std::move(c), {}, from, false, true});
     by_tuple_[t] = id;
     last_rx_ = nullptr;
     ++stats_.connections_opened_;

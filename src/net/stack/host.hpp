@@ -15,6 +15,7 @@
 // host if it dies first. Once a TCB is CLOSED it no longer takes segments: they meet a listener or a RST.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -54,6 +55,9 @@ struct host_config {
     std::size_t rx_batch_ = 64;
     /// Frames kept while the device pushes back; more are dropped and counted.
     std::size_t max_tx_backlog_ = 4096;
+    /// Pure ACKs of a connection are built from a copy of its last generically built ACK frame (see
+    /// host::send_segment); false builds every segment generically (the frames are the same).
+    bool ack_template_ = true;
 };
 
 struct host_stats {
@@ -137,8 +141,20 @@ private:
     struct tuple_hash {
         std::size_t operator()(const tcp::four_tuple &t) const noexcept;
     };
+    // A pure ACK frame (Ethernet + IPv4 + TCP, no options or timestamps only) as send_ipv4 built it,
+    // with the one's-complement sums of the fields that do not change from one ACK to the next.
+    struct ack_template {
+        static constexpr std::size_t max_len = 14 + 20 + 32;
+        std::array<std::byte, max_len> frame_{};
+        std::uint8_t len_ = 0; // 0: no template; 54 (no options) or 66 (timestamps)
+        time_point until_{};   // the next hop's ARP entry expires
+        std::uint64_t arp_gen_ = 0;
+        std::uint32_t ip_base_ = 0;  // IPv4 header words but ident and checksum
+        std::uint32_t tcp_base_ = 0; // pseudo header and TCP words but seq, ack, window, checksum, TSval, TSecr
+    };
     struct conn_entry {
         tcp::connection conn_;
+        ack_template ack_;
         std::optional<listener_id> from_; // the listener that made it, until accepted
         bool user_closed_ = false;        // close() or abort() was called
         bool in_table_ = true;            // still in by_tuple_
@@ -149,7 +165,11 @@ private:
     };
 
     void on_tcp(time_point now, const wire::ipv4_repr &ip, const buffer &segment) override;
-    void send_segment(time_point now, const tcp::four_tuple &t, const wire::tcp_repr &r);
+    void send_segment(time_point now, const tcp::four_tuple &t, const wire::tcp_repr &r, conn_entry *ce = nullptr);
+    /// The ACK `r` from `ce`'s template; false when the template cannot build it (nothing was sent).
+    bool send_ack_from_template(time_point now, const wire::tcp_repr &r, conn_entry &ce);
+    void make_ack_template(time_point now, const tcp::four_tuple &t, const wire::tcp_repr &r, const buffer &frame,
+                           conn_entry &ce);
     conn_id add_connection(tcp::connection c, std::optional<listener_id> from);
     /// Drops a CLOSED connection from the tuple table, and the entry itself when nobody needs it more.
     void reap(conn_id id, conn_entry &e);

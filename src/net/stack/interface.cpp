@@ -533,6 +533,20 @@ result<void> interface::send_local(ipv4_address dst, wire::ip_protocol protocol,
     return ok();
 }
 
+std::optional<time_point> interface::next_hop_valid_until(ipv4_address dst, time_point now) const noexcept {
+    // The routing of send_ipv4 for a unicast destination.
+    if (is_broadcast(dst) || !dst.is_unicast() || dst.is_loopback() || dst == cfg_.addr_) return std::nullopt;
+    ipv4_address next_hop;
+    if (dst.same_subnet(cfg_.addr_, cfg_.prefix_len_)) {
+        next_hop = dst;
+    } else if (!cfg_.gateway_.is_unspecified()) {
+        next_hop = cfg_.gateway_;
+    } else {
+        return std::nullopt;
+    }
+    return arp_.valid_until(next_hop, now);
+}
+
 result<void> interface::udp_sendto(time_point now, udp_socket_id id, udp_endpoint dst, buffer payload) {
     auto local = udp_.local(id);
     if (!local) return local.err();

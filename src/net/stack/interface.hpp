@@ -81,7 +81,8 @@ public:
     /// `emit(buffer &&frame)` for each queued frame, in order.
     template <class Emit>
     void poll(time_point now, Emit &&emit) {
-        run_timers(now);
+        // The timers only exist while an address is being resolved or a datagram reassembled.
+        if (arp_.resolving_any() || reasm_.datagrams() != 0) run_timers(now);
         deliver_local(now);
         while (!tx_.empty()) {
             buffer f = std::move(tx_.front());
@@ -109,6 +110,23 @@ public:
     /// null, the same as above.
     result<void> send_ipv4(time_point now, ipv4_address dst, wire::ip_protocol protocol, buffer payload,
                            buffer *direct);
+    // ---- prebuilt frames (the host's ACK template) ----
+    // A caller that keeps a copy of a frame send_ipv4 handed back through `direct` may send the same
+    // frame again with only its IPv4 ident (take_ipv4_ident) and transport fields changed, bypassing
+    // send_ipv4, as long as: direct_ready() now, arp_generation() is what it was when the frame was
+    // built and `now` is before next_hop_valid_until(dst, built_at). It then calls count_direct().
+
+    /// Until when send_ipv4(dst) sends to the next hop it resolves at `now` (the ARP entry's expiry,
+    /// time_point::max() for a static one); nothing for broadcast, unroutable or unresolved addresses.
+    [[nodiscard]] std::optional<time_point> next_hop_valid_until(ipv4_address dst, time_point now) const noexcept;
+    [[nodiscard]] std::uint64_t arp_generation() const noexcept { return arp_.generation(); }
+    /// No frame queued for poll(): a frame may go to the device at once.
+    [[nodiscard]] bool direct_ready() const noexcept { return tx_.empty(); }
+    /// The ident send_ipv4 would give the next datagram (and consumes it).
+    [[nodiscard]] uint16_t take_ipv4_ident() noexcept { return next_ident_++; }
+    /// Counts a prebuilt frame sent directly (tx_frames_).
+    void count_direct() noexcept { ++stats_.tx_frames_; }
+
     /// Receives TCP segments from now on (nullptr: none; segments are then dropped and counted).
     void set_tcp_hook(tcp_hook *hook) noexcept { tcp_ = hook; }
 

@@ -122,17 +122,19 @@ void connection::run_timers(time_point now) {
 }
 
 void connection::dispatch_impl(time_point now, emitter &e) {
-    // An ESTABLISHED connection with nothing to do, the common case of a poll: no timer due, nothing
-    // to send (all queued data sent, no ACK, RST, retransmission or probe pending), not in recovery,
-    // the peer's window open, a timer running if data is in flight, and a tail loss probe armed or
-    // not wanted (nothing in flight). Every step below would then do nothing; this says so with a few
-    // loads.
+    // An ESTABLISHED connection with nothing to do but perhaps an ACK, the common case of a poll and
+    // of the ACK for received data: no timer due, nothing to send (all queued data sent, no RST,
+    // retransmission or probe pending), not in recovery, the peer's window open, a timer running if
+    // data is in flight, and a tail loss probe armed or not wanted (nothing in flight). Every step
+    // below would then do nothing but the last (the pending ACK); this says so with a few loads.
     const auto due = [now](const std::optional<time_point> &t) { return t && now >= *t; };
-    if (state_ == state::established && !rst_seq_ && !ack_now_ && !challenge_ack_ && !fast_retx_pending_ &&
-        !keepalive_probe_ && !probe_pending_ && !in_recovery_ && !rto_recovery_ && !persist_at_ && !time_wait_at_ &&
-        snd_wnd_ != 0 && snd_nxt_ == data_end() && !due(rto_at_) && !due(delack_at_) && !due(keepalive_at_) &&
-        !due(probe_at_) && (rto_at_ || snd_una_ == snd_max_) && (probe_at_ || snd_una_ == snd_max_))
+    if (state_ == state::established && !rst_seq_ && !fast_retx_pending_ && !keepalive_probe_ && !probe_pending_ &&
+        !in_recovery_ && !rto_recovery_ && !persist_at_ && !time_wait_at_ && snd_wnd_ != 0 && snd_nxt_ == data_end() &&
+        !due(rto_at_) && !due(delack_at_) && !due(keepalive_at_) && !due(probe_at_) &&
+        (rto_at_ || snd_una_ == snd_max_) && (probe_at_ || snd_una_ == snd_max_)) {
+        if (ack_now_ || challenge_ack_) send_segment(now, e, flag::ack, snd_nxt_, {});
         return;
+    }
     run_timers(now);
     if (rst_seq_) {
         send_segment(now, e, flag::rst, *rst_seq_, {});
