@@ -228,18 +228,6 @@ raw_result raw_server(dpdk_device &dev, mbuf_pool &pool, time_point deadline) {
     return res;
 }
 
-demi::wire::checksum_caps wire_caps(const demi::phy::checksum_caps &c) {
-    using demi::wire::checksum_mode;
-    auto mode = [](bool rx_off, bool tx_off) {
-        return static_cast<checksum_mode>((rx_off ? 0u : 1u) | (tx_off ? 0u : 2u));
-    };
-    demi::wire::checksum_caps w;
-    w.ipv4_ = mode(c.rx_ipv4, c.tx_ipv4);
-    w.tcp_ = mode(c.rx_tcp, c.tx_tcp);
-    w.udp_ = mode(c.rx_udp, c.tx_udp);
-    return w;
-}
-
 int run_host(dpdk_device &dev, const options &o, const demi::wire::ethernet_address &peer_mac, time_point deadline) {
     const bool server = o.role == "server";
     const auto me = server ? demi::net::ipv4_address(10, 88, 0, 1) : demi::net::ipv4_address(10, 88, 0, 2);
@@ -249,7 +237,7 @@ int run_host(dpdk_device &dev, const options &o, const demi::wire::ethernet_addr
     cfg.iface_.addr_ = me;
     cfg.iface_.prefix_len_ = 24;
     cfg.iface_.mtu_ = static_cast<uint16_t>(dev.mtu());
-    cfg.iface_.caps_ = wire_caps(dev.caps());
+    cfg.iface_.caps_ = demi::phy::stack_checksums(dev.caps());
     cfg.iface_.allocate_ = &pool_alloc;
     demi::rng random(server ? 1 : 2);
     demi::net::host h(cfg, dev, random);
@@ -434,7 +422,7 @@ int run_kernel_echo(dpdk_device &dev, const std::string &stop_file, time_point d
     cfg.iface_.addr_ = demi::net::ipv4_address(10, 89, 0, 2);
     cfg.iface_.prefix_len_ = 24;
     cfg.iface_.mtu_ = static_cast<uint16_t>(dev.mtu());
-    cfg.iface_.caps_ = wire_caps(dev.caps());
+    cfg.iface_.caps_ = demi::phy::stack_checksums(dev.caps());
     cfg.iface_.allocate_ = &pool_alloc;
     demi::rng random(3);
     demi::net::host h(cfg, dev, random);

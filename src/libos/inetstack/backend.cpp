@@ -34,6 +34,8 @@ result<net::host_config> host_config_from(const rt::config &cfg, const phy::devi
         return error(EINVAL);
     }
     ic.mtu_ = static_cast<uint16_t>(std::min<size_t>(cfg.mtu, dev.mtu()));
+    // Checksums the device offloads are left to it (local deliveries get them in software).
+    ic.caps_ = phy::stack_checksums(dev.caps());
     if (cfg.mss < 536 || cfg.mss + 40 > ic.mtu_) {
         *why = cfg.source + ": inetstack_config.mss: " + std::to_string(cfg.mss) + " does not fit the MTU " +
                std::to_string(ic.mtu_) + " (and must be at least 536)";

@@ -56,6 +56,31 @@ socket::socket(backend &b, rt::queue_type t) noexcept : queue(t), be_(&b) {
     b.add(this);
 }
 
+result<void> socket::pop_in_order(rt::runtime &rt, op_start &op) {
+    const uint64_t ticket = pop_next_++;
+    if (ticket == pop_serving_ && try_recv(op.result())) {
+        ++pop_serving_;
+        op.complete();
+    } else {
+        op.run(pop_later(rt, std::static_pointer_cast<socket>(shared_from_this()), ticket));
+    }
+    return ok();
+}
+
+op_task socket::pop_later(rt::runtime &rt, std::shared_ptr<socket> self, uint64_t ticket) {
+    for (;;) {
+        co_await self->readers_.wait();
+        if (self->closed()) co_return failed(opcode::pop, ECANCELED);
+        if (ticket != self->pop_serving_) continue;
+        completion c = succeeded(opcode::pop);
+        if (self->try_recv(c)) {
+            ++self->pop_serving_;
+            self->readers_.notify_all(rt.sched()); // the next pop in line may find data waiting
+            co_return c;
+        }
+    }
+}
+
 result<void> socket::setsockopt(int level, int name, const void *val, socklen_t len) {
     if (closed()) return error(EBADF);
     if (!supported_option(level, name)) return error(ENOTSUP);
@@ -364,28 +389,7 @@ bool tcp_socket::try_recv(completion &c) {
 result<void> tcp_socket::pop(rt::runtime &rt, op_start &op) {
     if (closed()) return error(EBADF);
     if (role_ != role::connected) return error(ENOTCONN);
-    const uint64_t ticket = pop_next_++;
-    if (ticket == pop_serving_ && try_recv(op.result())) {
-        ++pop_serving_;
-        op.complete();
-    } else {
-        op.run(pop_later(rt, self(), ticket));
-    }
-    return ok();
-}
-
-op_task tcp_socket::pop_later(rt::runtime &rt, std::shared_ptr<tcp_socket> self, uint64_t ticket) {
-    for (;;) {
-        co_await self->readers_.wait();
-        if (self->closed()) co_return failed(opcode::pop, ECANCELED);
-        if (ticket != self->pop_serving_) continue;
-        completion c = succeeded(opcode::pop);
-        if (self->try_recv(c)) {
-            ++self->pop_serving_;
-            self->readers_.notify_all(rt.sched()); // the next pop in line may find data waiting
-            co_return c;
-        }
-    }
+    return pop_in_order(rt, op);
 }
 
 result<sockaddr_in> tcp_socket::getpeername() {
@@ -497,28 +501,7 @@ bool udp_socket::try_recv(completion &c) {
 
 result<void> udp_socket::pop(rt::runtime &rt, op_start &op) {
     if (closed()) return error(EBADF);
-    const uint64_t ticket = pop_next_++;
-    if (ticket == pop_serving_ && try_recv(op.result())) {
-        ++pop_serving_;
-        op.complete();
-    } else {
-        op.run(pop_later(rt, self(), ticket));
-    }
-    return ok();
-}
-
-op_task udp_socket::pop_later(rt::runtime &rt, std::shared_ptr<udp_socket> self, uint64_t ticket) {
-    for (;;) {
-        co_await self->readers_.wait();
-        if (self->closed()) co_return failed(opcode::pop, ECANCELED);
-        if (ticket != self->pop_serving_) continue;
-        completion c = succeeded(opcode::pop);
-        if (self->try_recv(c)) {
-            ++self->pop_serving_;
-            self->readers_.notify_all(rt.sched());
-            co_return c;
-        }
-    }
+    return pop_in_order(rt, op);
 }
 
 result<sockaddr_in> udp_socket::getpeername() {

@@ -27,6 +27,12 @@ public:
     result<void> getsockopt(int level, int name, void *val, socklen_t *len) override;
 
 protected:
+    /// One pop attempt: false when there is nothing to say yet (c filled otherwise).
+    virtual bool try_recv(completion &c) = 0;
+    /// Pops are served in ticket order: at once when the stack has something to say, else by a
+    /// coroutine woken through readers_ (which finishes with ECANCELED on close).
+    result<void> pop_in_order(rt::runtime &rt, rt::op_start &op);
+
     backend *be_;
     // Recorded per socket; the stack applies tcp_socket_options.* to every connection, and a zero
     // linger makes close() an abort (RST).
@@ -35,6 +41,9 @@ protected:
     rt::wait_list readers_, writers_;
     uint64_t push_next_ = 0, push_serving_ = 0;
     uint64_t pop_next_ = 0, pop_serving_ = 0;
+
+private:
+    static rt::op_task pop_later(rt::runtime &rt, std::shared_ptr<socket> self, uint64_t ticket);
 };
 
 class tcp_socket final : public socket {
@@ -60,8 +69,7 @@ private:
     const net::tcp::connection *conn() const noexcept;
     /// One accept attempt: the new queue's completion, or nullopt (nothing yet).
     std::optional<completion> try_accept(rt::runtime &rt);
-    /// One pop attempt: false when there is nothing to say yet.
-    bool try_recv(completion &c);
+    bool try_recv(completion &c) override;
     /// One push attempt: false when the send buffer is full (*err set on a hard error).
     bool try_send(const buffer &data, int *err);
     void release() noexcept;
@@ -69,7 +77,6 @@ private:
     static rt::op_task accept_later(rt::runtime &rt, std::shared_ptr<tcp_socket> self);
     static rt::op_task connect_later(std::shared_ptr<tcp_socket> self);
     static rt::op_task push_later(rt::runtime &rt, std::shared_ptr<tcp_socket> self, buffer data, uint64_t ticket);
-    static rt::op_task pop_later(rt::runtime &rt, std::shared_ptr<tcp_socket> self, uint64_t ticket);
 
     enum class role : uint8_t { fresh, listening, connecting, connected };
     role role_ = role::fresh;
@@ -99,8 +106,7 @@ public:
 private:
     std::shared_ptr<udp_socket> self() { return std::static_pointer_cast<udp_socket>(shared_from_this()); }
     result<void> send(rt::runtime &rt, rt::op_start &op, const buffer &data, const sockaddr_in &to);
-    bool try_recv(completion &c);
-    static rt::op_task pop_later(rt::runtime &rt, std::shared_ptr<udp_socket> self, uint64_t ticket);
+    bool try_recv(completion &c) override;
     void release() noexcept;
 
     net::udp_socket_id id_;

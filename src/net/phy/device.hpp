@@ -10,6 +10,7 @@
 #include <demi/buffer.hpp>
 
 #include "net/wire/address.hpp"
+#include "net/wire/checksum.hpp"
 
 namespace demi::phy {
 
@@ -28,6 +29,20 @@ struct checksum_caps {
 
     friend bool operator==(const checksum_caps &, const checksum_caps &) noexcept = default;
 };
+
+/// What the stack does given the device's offloads: verify what the device does not verify on receive,
+/// compute what it does not fill on transmit (leaving the pseudo-header seed DPDK's L4 offload and
+/// virtio-net expect where it does).
+[[nodiscard]] constexpr wire::checksum_caps stack_checksums(const checksum_caps &c) noexcept {
+    const auto mode = [](bool rx_offloaded, bool tx_offloaded) {
+        return static_cast<wire::checksum_mode>((rx_offloaded ? 0u : 1u) | (tx_offloaded ? 0u : 2u));
+    };
+    wire::checksum_caps w;
+    w.ipv4_ = mode(c.rx_ipv4, c.tx_ipv4);
+    w.tcp_ = mode(c.rx_tcp, c.tx_tcp);
+    w.udp_ = mode(c.rx_udp, c.tx_udp);
+    return w;
+}
 
 /// A device that sends and receives Ethernet frames in batches. Non-blocking; one thread.
 class device {

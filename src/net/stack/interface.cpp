@@ -194,12 +194,45 @@ void interface::receive_arp(std::span<const std::byte> packet, time_point now) {
 
 void interface::deliver_local(time_point now) {
     // Only what was queued before: datagrams built while these are delivered wait for the next poll.
+    const bool offloaded = !wire::computes(cfg_.caps_.ipv4_) || !wire::computes(cfg_.caps_.tcp_) ||
+                           !wire::computes(cfg_.caps_.udp_);
     for (size_t n = local_.size(); n > 0 && !local_.empty(); --n) {
         buffer p = std::move(local_.front());
         local_.pop_front();
         ++stats_.local_delivered_;
+        if (offloaded) fill_offloaded_checksums(p);
         receive_ipv4(p, 0, now, true);
     }
+}
+
+void interface::fill_offloaded_checksums(const buffer &packet) const noexcept {
+    // A local datagram never reaches the device that would fill the checksums its transmit offload
+    // left out, so they are computed here and the receive path checks them like any other.
+    auto v = wire::ipv4_view_mut::check(packet.bytes());
+    if (!v) return; // the receive path drops and counts it
+    const auto put16 = [](std::byte *at, uint16_t x) {
+        at[0] = std::byte(static_cast<uint8_t>(x >> 8));
+        at[1] = std::byte(static_cast<uint8_t>(x));
+    };
+    const std::span<std::byte> hdr = v->header();
+    if (!wire::computes(cfg_.caps_.ipv4_)) {
+        put16(hdr.data() + 10, 0);
+        put16(hdr.data() + 10, wire::internet_checksum(hdr));
+    }
+    const std::span<std::byte> l4 = v->payload();
+    const auto proto = std::to_integer<uint8_t>(hdr[9]);
+    const bool tcp = proto == static_cast<uint8_t>(wire::ip_protocol::tcp) && l4.size() >= 20 &&
+                     !wire::computes(cfg_.caps_.tcp_);
+    const bool udp = proto == static_cast<uint8_t>(wire::ip_protocol::udp) && l4.size() >= 8 &&
+                     !wire::computes(cfg_.caps_.udp_);
+    if ((!tcp && !udp) || v->is_fragment()) return;
+    std::byte *field = l4.data() + (tcp ? 16 : 6);
+    put16(field, 0);
+    auto acc = wire::ipv4_pseudo_header(v->src(), v->dst(), proto, static_cast<uint16_t>(l4.size()));
+    acc.add(l4);
+    uint16_t c = acc.checksum();
+    if (udp && c == 0) c = 0xffff; // RFC 768: a computed zero is sent as all ones
+    put16(field, c);
 }
 
 void interface::receive_ipv4(const buffer &frame, size_t offset, time_point now, bool local) {
@@ -441,15 +474,20 @@ result<void> interface::send_ipv4(time_point now, ipv4_address dst, wire::ip_pro
     auto packet = with_headroom(std::move(payload), eth_len + ipv4_len);
     if (!packet) return packet.err();
     packet->prepend(ipv4_len);
+    ipv4_header(cfg_.addr_, dst, protocol, packet->size() - ipv4_len, next_ident_++).emit(packet->bytes(), cfg_.caps_);
+    return to_next_hop(now, std::move(*packet), next_hop, resolved, dst_mac, direct);
+}
+
+wire::ipv4_repr interface::ipv4_header(ipv4_address src, ipv4_address dst, wire::ip_protocol protocol,
+                                       size_t payload_len, uint16_t ident) const noexcept {
     wire::ipv4_repr ip;
-    ip.src_ = cfg_.addr_;
+    ip.src_ = src;
     ip.dst_ = dst;
     ip.protocol_ = protocol;
-    ip.payload_len_ = static_cast<uint16_t>(packet->size() - ipv4_len);
+    ip.payload_len_ = static_cast<uint16_t>(payload_len);
     ip.ttl_ = cfg_.ttl_;
-    ip.ident_ = next_ident_++;
-    ip.emit(packet->bytes(), cfg_.caps_);
-    return to_next_hop(now, std::move(*packet), next_hop, resolved, dst_mac, direct);
+    ip.ident_ = ident;
+    return ip;
 }
 
 result<void> interface::send_fragments(time_point now, ipv4_address dst, wire::ip_protocol protocol,
@@ -468,13 +506,7 @@ result<void> interface::send_fragments(time_point now, ipv4_address dst, wire::i
         if (!frag) return frag.err();
         std::memcpy(frag->data(), payload.data() + off, n);
         frag->prepend(ipv4_len);
-        wire::ipv4_repr ip;
-        ip.src_ = cfg_.addr_;
-        ip.dst_ = dst;
-        ip.protocol_ = protocol;
-        ip.payload_len_ = static_cast<uint16_t>(n);
-        ip.ttl_ = cfg_.ttl_;
-        ip.ident_ = ident;
+        wire::ipv4_repr ip = ipv4_header(cfg_.addr_, dst, protocol, n, ident);
         ip.more_frags_ = off + n < payload.size();
         ip.frag_offset_ = static_cast<uint32_t>(off);
         ip.emit(frag->bytes(), cfg_.caps_);
@@ -521,14 +553,8 @@ result<void> interface::send_local(ipv4_address dst, wire::ip_protocol protocol,
     auto packet = with_headroom(std::move(payload), eth_len + ipv4_len);
     if (!packet) return packet.err();
     packet->prepend(ipv4_len);
-    wire::ipv4_repr ip;
-    ip.src_ = source_for(dst);
-    ip.dst_ = dst;
-    ip.protocol_ = protocol;
-    ip.payload_len_ = static_cast<uint16_t>(packet->size() - ipv4_len);
-    ip.ttl_ = cfg_.ttl_;
-    ip.ident_ = next_ident_++;
-    ip.emit(packet->bytes(), cfg_.caps_);
+    ipv4_header(source_for(dst), dst, protocol, packet->size() - ipv4_len, next_ident_++)
+        .emit(packet->bytes(), cfg_.caps_);
     local_.push_back(std::move(*packet));
     return ok();
 }

@@ -196,6 +196,11 @@ private:
     /// when that is safe (see the file comment), else a copy.
     result<buffer> with_headroom(buffer payload, size_t headroom);
     result<buffer> allocate(size_t size, size_t headroom);
+    /// Computes the IPv4, TCP and UDP checksums a transmit offload left to the device, in place.
+    void fill_offloaded_checksums(const buffer &packet) const noexcept;
+    /// The header of an unfragmented datagram of ours (TTL from the configuration).
+    [[nodiscard]] wire::ipv4_repr ipv4_header(ipv4_address src, ipv4_address dst, wire::ip_protocol protocol,
+                                              size_t payload_len, uint16_t ident) const noexcept;
     /// Sends `payload` (larger than the MTU) in IPv4 fragments (RFC 791 §3.2); EMSGSIZE for TCP.
     result<void> send_fragments(time_point now, ipv4_address dst, wire::ip_protocol protocol, const buffer &payload,
                                 ipv4_address next_hop, bool resolved, ethernet_address dst_mac);

@@ -40,6 +40,27 @@ TEST_F(local, udp_to_our_own_address_stays_off_the_wire) {
     EXPECT_FALSE(a_->poll_at().has_value());
 }
 
+// With transmit checksums offloaded to the device (and received ones verified in software), a local
+// datagram never meets the device that would fill them: the interface computes them on delivery, so
+// it arrives, and a damaged one would still be caught.
+TEST_F(local, offloaded_transmit_checksums_are_filled_for_local_delivery) {
+    auto ca = config_a();
+    ca.caps_.ipv4_ = wire::checksum_mode::rx;
+    ca.caps_.udp_ = wire::checksum_mode::rx;
+    ca.caps_.tcp_ = wire::checksum_mode::rx;
+    make(ca, config_b());
+    auto s1 = a_->udp_open();
+    auto s2 = a_->udp_open();
+    ASSERT_TRUE(a_->udp_bind(s2, ip_a, 5001).has_value());
+    const bytes_t hello = to_bytes("seeded, not summed");
+    ASSERT_TRUE(a_->udp_sendto(now_, s1, {ip_a, 5001}, hello).has_value());
+    EXPECT_EQ(settle(), 0u);
+    auto d = a_->udp_recv(s2);
+    ASSERT_TRUE(d.has_value());
+    EXPECT_EQ(to_bytes(d->payload_.bytes()), hello);
+    EXPECT_EQ(a_->stats().rx_bad_checksum_drops_, 0u);
+}
+
 TEST_F(local, loopback_range_uses_the_destination_as_source) {
     auto s1 = a_->udp_open();
     auto s2 = a_->udp_open();
