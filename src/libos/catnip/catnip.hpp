@@ -11,7 +11,8 @@
 
 namespace demi::catnip {
 
-/// Starts the EAL if it does not run yet, opens the port and returns the backend. One catnip instance
+/// Starts the EAL if it does not run yet, opens the port (once per process, with the first instance's
+/// configuration; it stays open until the process ends) and returns the backend. One catnip instance
 /// per process at a time (a port has one RX queue): EBUSY while another lives. Errors of eal_start,
 /// mbuf_pool::create, dpdk_device::open and inetstack::make_backend are passed on (each logged with
 /// its cause).

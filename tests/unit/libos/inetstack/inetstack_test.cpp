@@ -109,14 +109,22 @@ protected:
         auto db = std::make_unique<phy::queue_device>(net::ethernet_address{0x02, 0, 0, 0, 0, 0x0b});
         da->peer_ = db.get();
         db->peer_ = da.get();
+        dev_a_ = da.get();
+        dev_b_ = db.get();
         a_ = std::make_unique<node>("10.0.0.1", std::move(da));
         b_ = std::make_unique<node>("10.0.0.2", std::move(db));
     }
     ~inetstack() override {
-        // Coroutines of one node may hold sockets of that node only; tear down in order.
+        // Closing a node's sockets still sends (FINs, RSTs): cut the wire first, so neither device
+        // hands frames to a peer that is already gone. Coroutines of one node hold sockets of that
+        // node only; tear down in order.
+        dev_a_->peer_ = nullptr;
+        dev_b_->peer_ = nullptr;
         a_.reset();
         b_.reset();
     }
+    phy::queue_device *dev_a_ = nullptr; // owned by a_'s backend
+    phy::queue_device *dev_b_ = nullptr; // owned by b_'s backend
 
     /// Polls both nodes until `done()` (false after 10 s).
     bool pump(const std::function<bool()> &done) {
