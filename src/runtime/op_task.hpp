@@ -11,6 +11,7 @@
 #include <demi/demi.hpp>
 
 #include <coroutine>
+#include <cstddef>
 #include <cstdint>
 #include <exception>
 #include <utility>
@@ -38,8 +39,16 @@ public:
         final_awaiter final_suspend() const noexcept { return {}; }
         void return_value(completion c) noexcept { result = std::move(c); }
         void unhandled_exception() const noexcept { std::terminate(); }
+        // Frames come from a per-thread cache (runtime.cpp): an operation that has to wait (a pop
+        // before its data arrives) would otherwise cost a malloc and a free each time.
+        static void *operator new(std::size_t n) { return frame_alloc(n); }
+        static void operator delete(void *p, std::size_t n) noexcept { frame_free(p, n); }
     };
     using handle = std::coroutine_handle<promise_type>;
+
+    /// The frame allocator behind promise_type (recycles frames of up to 1 KiB per thread).
+    static void *frame_alloc(std::size_t n);
+    static void frame_free(void *p, std::size_t n) noexcept;
 
     op_task() noexcept = default;
     op_task(op_task &&o) noexcept : h_(std::exchange(o.h_, nullptr)) {}

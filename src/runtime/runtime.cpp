@@ -4,6 +4,7 @@
 #include "memory/heap.hpp"
 
 #include <algorithm>
+#include <utility>
 
 namespace demi::rt {
 
@@ -14,6 +15,71 @@ void op_task::promise_type::final_awaiter::await_suspend(std::coroutine_handle<p
     promise_type &p = h.promise();
     p.rt->task_done(p.slot, std::move(p.result));
     h.destroy();
+}
+
+namespace {
+// Recycled op_task frames, per thread, in size classes of 64 bytes up to 1 KiB, at most `keep` per
+// class; larger frames and any beyond that go to the global allocator.
+struct frame_cache {
+    static constexpr size_t granule = 64, classes = 16, keep = 256;
+    struct node {
+        node *next;
+    };
+    node *free[classes] = {};
+    uint32_t count[classes] = {};
+
+    frame_cache() = default;
+    frame_cache(const frame_cache &) = delete;
+    frame_cache &operator=(const frame_cache &) = delete;
+    ~frame_cache() {
+        for (node *&head : free)
+            while (head != nullptr) ::operator delete(std::exchange(head, head->next));
+    }
+    static size_t class_of(size_t n) noexcept { return (n + granule - 1) / granule - 1; }
+};
+// Initial-exec: a general-dynamic thread_local in a shared library costs a __tls_get_addr call.
+__attribute__((tls_model("initial-exec"))) thread_local frame_cache frames;
+} // namespace
+
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool recycle_frames = false; // AddressSanitizer sees a use of a freed frame only if it is freed
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr bool recycle_frames = false;
+#else
+constexpr bool recycle_frames = true;
+#endif
+#else
+constexpr bool recycle_frames = true;
+#endif
+
+void *op_task::frame_alloc(size_t n) {
+    const size_t c = frame_cache::class_of(n);
+    if (!recycle_frames || c >= frame_cache::classes) return ::operator new(n);
+    frame_cache &fc = frames;
+    if (frame_cache::node *f = fc.free[c]) {
+        fc.free[c] = f->next;
+        --fc.count[c];
+        return f;
+    }
+    return ::operator new((c + 1) * frame_cache::granule);
+}
+
+void op_task::frame_free(void *p, size_t n) noexcept {
+    const size_t c = frame_cache::class_of(n);
+    if (!recycle_frames || c >= frame_cache::classes) {
+        ::operator delete(p);
+        return;
+    }
+    frame_cache &fc = frames;
+    if (fc.count[c] >= frame_cache::keep) {
+        ::operator delete(p);
+        return;
+    }
+    auto *f = static_cast<frame_cache::node *>(p);
+    f->next = fc.free[c];
+    fc.free[c] = f;
+    ++fc.count[c];
 }
 
 result<buffer> backend::alloc(size_t size) { return mem::heap_allocate(size); }

@@ -126,7 +126,7 @@ backend::~backend() {
         host_.receive(now);
         host_.poll(now);
     }
-    if (host_.delivering())
+    if (host_.delivering() && drain_limit_ > duration::zero())
         DEMI_LOG(warn, "inetstack", "going away with data or a FIN not yet acknowledged after %lld ms (inetstack_config.drain_ms)",
                  static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(drain_limit_).count()));
 }
@@ -176,7 +176,7 @@ void backend::release_tcp_port(uint16_t port) noexcept {
 }
 
 result<buffer> backend::allocate(size_t size, size_t headroom) noexcept {
-    return alloc_ != nullptr ? alloc_(size, headroom) : mem::heap_allocate(size, headroom);
+    return alloc_ != nullptr ? alloc_(size, headroom) : pool_.allocate(size, headroom);
 }
 
 result<buffer> backend::alloc(size_t size) {
@@ -192,6 +192,9 @@ bool backend::poll(rt::runtime &rt, duration max_block) {
     bool worked = st.rx_frames_ + st.tx_frames_ + st.local_delivered_ != before;
     // Wakeups only schedule coroutines; none runs (and no socket goes away) during this loop.
     for (inetstack::socket *s : sockets_) worked |= s->wake(rt.sched());
+    // Busy-polling (no block allowed): the next poll comes at once and runs whatever timer is due, so
+    // the stack's next deadline (a walk over every connection) is only worth asking before a block.
+    if (max_block <= duration::zero()) return worked;
     const auto at = host_.poll_at();
     if (at && *at <= now) return true; // more to do at once: never block
     if (!worked && may_sleep_ && max_block > duration::zero()) {

@@ -3,6 +3,7 @@
 
 #include "common/clock.hpp"
 #include "libos/inetstack/inetstack.hpp"
+#include "memory/pool.hpp"
 #include "net/stack/host.hpp"
 #include "runtime/backend.hpp"
 #include "runtime/config.hpp"
@@ -52,6 +53,7 @@ private:
     rng rng_;
     net::host host_;
     alloc_fn alloc_;
+    mem::block_pool pool_; // serves allocate() when no allocator was given (one malloc per pop otherwise)
     bool may_sleep_;
     duration drain_limit_; // inetstack_config.drain_ms: how long the destructor keeps delivering
     std::vector<inetstack::socket *> sockets_;

@@ -43,13 +43,14 @@ public:
     }
     [[nodiscard]] wire::ethernet_address mac() const noexcept override { return mac_; }
     [[nodiscard]] size_t mtu() const noexcept override { return 1500; }
-    [[nodiscard]] checksum_caps caps() const noexcept override { return {}; }
+    [[nodiscard]] checksum_caps caps() const noexcept override { return caps_; }
 
     std::deque<buffer> rx_;                 ///< frames waiting to be received
     buffer *next_ = nullptr;                ///< if set, the next receive returns this frame alone
     queue_device *peer_ = nullptr;          ///< where transmitted frames go
     std::vector<buffer> *capture_ = nullptr; ///< else: where transmitted frames are kept
     std::uint64_t dropped_ = 0;             ///< else: frames dropped
+    checksum_caps caps_{};                  ///< offloads it claims (none by default)
 
 private:
     wire::ethernet_address mac_;

@@ -7,7 +7,6 @@
 #include <utility>
 
 #include "common/log.hpp"
-#include "memory/heap.hpp"
 #include "net/wire/endian.hpp"
 #include "net/wire/tcp.hpp"
 
@@ -17,8 +16,6 @@ namespace {
 
 /// Room before a TCP segment for the Ethernet and IPv4 headers the interface prepends.
 constexpr std::size_t tcp_headroom = 14 + 60;
-/// Pool blocks for the segments the host builds: headroom + the largest segment of a 1500-byte MTU.
-constexpr std::size_t tx_block_size = 2048;
 /// Frames offered to the device at once.
 constexpr std::size_t tx_batch_max = 64;
 
@@ -60,8 +57,7 @@ std::size_t host::tuple_hash::operator()(const tcp::four_tuple &t) const noexcep
 }
 
 host::host(host_config cfg, phy::device &dev, rng &random)
-    : cfg_(std::move(cfg)), dev_(dev), rng_(random), iface_(with_mac(cfg_.iface_, dev), random), isn_(random),
-      tx_pool_(tx_block_size) {
+    : cfg_(std::move(cfg)), dev_(dev), rng_(random), iface_(with_mac(cfg_.iface_, dev), random), isn_(random) {
     iface_.set_tcp_hook(this);
     rx_.resize(std::max<std::size_t>(cfg_.rx_batch_, 1));
     tx_batch_.reserve(tx_batch_max);
@@ -226,12 +222,12 @@ constexpr std::size_t eth_ip_len = 14 + 20;
 constexpr std::size_t tcp_at = eth_ip_len;
 static_assert(tcp_headroom >= eth_ip_len);
 
-// A pure ACK the template can build: ACK alone, no data, no urgent pointer, and no options but
-// timestamps (the template's length says whether it has them).
+// A segment the template can build: ACK or ACK+PSH, no urgent pointer, and no options but timestamps
+// (the template's length says whether it has them); data or none.
 bool template_shape(const wire::tcp_repr &r) noexcept {
     const auto &o = r.options_;
-    return r.flags_ == wire::tcp_flag::ack && r.payload_.empty() && r.urgent_ptr_ == 0 && !o.mss_ && !o.window_scale_ &&
-           !o.sack_permitted_ && o.sack_count_ == 0;
+    return (r.flags_ & ~wire::tcp_flag::psh) == wire::tcp_flag::ack && r.urgent_ptr_ == 0 && !o.mss_ &&
+           !o.window_scale_ && !o.sack_permitted_ && o.sack_count_ == 0;
 }
 
 std::uint32_t word_at(const std::byte *p) noexcept {
@@ -269,8 +265,7 @@ void host::send_segment(time_point now, const tcp::four_tuple &t, const wire::tc
     const bool ack_shape = ce != nullptr && cfg_.ack_template_ && template_shape(r);
     if (ack_shape && send_ack_from_template(now, r, *ce)) return;
     const std::size_t len = r.buffer_len();
-    auto b = cfg_.iface_.allocate_ != nullptr ? cfg_.iface_.allocate_(len, tcp_headroom)
-                                              : tx_pool_.allocate(len, tcp_headroom);
+    auto b = iface_.allocate(len, tcp_headroom);
     if (!b) {
         ++stats_.tcp_send_failures_;
         return;
@@ -294,11 +289,11 @@ void host::make_ack_template(time_point now, const tcp::four_tuple &t, const wir
                              conn_entry &ce) {
     ack_template &a = ce.ack_;
     a.len_ = 0;
-    const std::size_t len = frame.size();
-    const std::byte *f = frame.data();
     const bool ts = r.options_.timestamp_.has_value();
+    const std::size_t len = ts ? ack_template::max_len : tcp_at + 20; // the headers only
+    const std::byte *f = frame.data();
     // The layouts this code patches: a 20-byte IPv4 header, and NOP NOP kind 8 length 10 when timestamped.
-    if (len != (ts ? ack_template::max_len : tcp_at + 20) || f[14] != std::byte{0x45}) return;
+    if (frame.size() != len + r.payload_.size() || f[14] != std::byte{0x45}) return;
     if (ts && (f[tcp_at + 20] != std::byte{1} || f[tcp_at + 21] != std::byte{1} || f[tcp_at + 22] != std::byte{8} ||
                f[tcp_at + 23] != std::byte{10}))
         return;
@@ -306,13 +301,12 @@ void host::make_ack_template(time_point now, const tcp::four_tuple &t, const wir
     if (!until || now >= *until) return;
     std::memcpy(a.frame_.data(), f, len);
     std::byte *p = a.frame_.data();
-    // IPv4: every word but ident (18) and checksum (24).
-    a.ip_base_ = sum_words(p + 14, 4) + sum_words(p + 20, 4) + sum_words(p + 26, 8);
-    // Pseudo header (RFC 9293 §3.1): source, destination, protocol, TCP length; then the TCP words
-    // that stay: ports, data offset and flags, urgent pointer, the option kinds.
-    const std::size_t tcp_len = len - tcp_at;
-    a.tcp_base_ = sum_words(p + 26, 8) + 6 + static_cast<std::uint32_t>(tcp_len) + sum_words(p + tcp_at, 4) +
-                  sum_words(p + tcp_at + 12, 2) + sum_words(p + tcp_at + 18, 2) +
+    // IPv4: every word but total length (16), ident (18) and checksum (24).
+    a.ip_base_ = sum_words(p + 14, 2) + sum_words(p + 20, 4) + sum_words(p + 26, 8);
+    // Pseudo header (RFC 9293 §3.1): source, destination, protocol (the TCP length is added per
+    // segment); then the TCP words that stay: ports, urgent pointer, the option kinds.
+    a.pseudo_ = sum_words(p + 26, 8) + 6;
+    a.tcp_base_ = a.pseudo_ + sum_words(p + tcp_at, 4) + sum_words(p + tcp_at + 18, 2) +
                   (ts ? sum_words(p + tcp_at + 20, 4) : 0);
     a.until_ = *until;
     a.arp_gen_ = iface_.arp_generation();
@@ -325,34 +319,54 @@ bool host::send_ack_from_template(time_point now, const wire::tcp_repr &r, conn_
     if (a.len_ == 0 || r.options_.timestamp_.has_value() != (a.len_ == ack_template::max_len) || !tx_backlog_.empty() ||
         !iface_.direct_ready() || now >= a.until_ || iface_.arp_generation() != a.arp_gen_)
         return false;
-    const std::size_t len = a.len_;
-    auto b = cfg_.iface_.allocate_ != nullptr ? cfg_.iface_.allocate_(len, tcp_headroom - eth_ip_len)
-                                              : tx_pool_.allocate(len, tcp_headroom - eth_ip_len);
+    const std::size_t hlen = a.len_;
+    const std::size_t n = r.payload_.size();
+    const std::size_t len = hlen + n;
+    if (len - 14 > 0xffff) return false;
+    auto b = iface_.allocate(len, tcp_headroom - eth_ip_len);
     if (!b) return false;
     std::byte *p = b->data();
-    // Fixed-size copies (no call).
-    if (len == ack_template::max_len)
+    // Fixed-size copies (no call) of the headers, then the data.
+    if (hlen == ack_template::max_len)
         std::memcpy(p, a.frame_.data(), ack_template::max_len);
     else
         std::memcpy(p, a.frame_.data(), tcp_at + 20);
+    if (n != 0) std::memcpy(p + hlen, r.payload_.data(), n);
     const auto &caps = iface_.config().caps_;
-    // IPv4: the ident; the checksum when computed (offloaded: the template's zero).
+    // IPv4: total length and ident; the checksum when computed (offloaded: the template's zero).
+    const auto total = static_cast<std::uint16_t>(len - 14);
+    put16(p + 16, total);
     const std::uint16_t ident = iface_.take_ipv4_ident();
     put16(p + 18, ident);
-    if (wire::computes(caps.ipv4_)) put16(p + 24, fold_complement(std::uint64_t{a.ip_base_} + ident));
-    // TCP: seq, ack, window, timestamps; the checksum when computed (otherwise the template's value, the
-    // pseudo-header seed or zero, is the same for every ACK of this length).
+    if (wire::computes(caps.ipv4_)) put16(p + 24, fold_complement(std::uint64_t{a.ip_base_} + total + ident));
+    // TCP: seq, ack, flags, window, timestamps; the checksum when computed, else the pseudo-header
+    // seed or zero, as tcp_repr::emit writes them.
     std::byte *tcp = p + tcp_at;
+    const auto tcp_len = static_cast<std::uint16_t>(len - tcp_at);
     put32(tcp + 4, r.seq_);
     put32(tcp + 8, r.ack_);
+    tcp[13] = static_cast<std::byte>(r.flags_);
     put16(tcp + 14, r.window_);
-    std::uint64_t sum = std::uint64_t{a.tcp_base_} + halves(r.seq_) + halves(r.ack_) + r.window_;
-    if (r.options_.timestamp_) {
-        put32(tcp + 24, r.options_.timestamp_->tsval_);
-        put32(tcp + 28, r.options_.timestamp_->tsecr_);
-        sum += halves(r.options_.timestamp_->tsval_) + halves(r.options_.timestamp_->tsecr_);
+    if (wire::computes(caps.tcp_)) {
+        std::uint64_t sum = std::uint64_t{a.tcp_base_} + tcp_len + word_at(tcp + 12) + halves(r.seq_) + halves(r.ack_) +
+                            r.window_;
+        if (r.options_.timestamp_) sum += halves(r.options_.timestamp_->tsval_) + halves(r.options_.timestamp_->tsecr_);
+        // The data starts at an even offset of the segment (20 or 32): its sum adds as is.
+        if (n != 0) sum += wire::ones_complement_sum(r.payload_);
+        if (r.options_.timestamp_) {
+            put32(tcp + 24, r.options_.timestamp_->tsval_);
+            put32(tcp + 28, r.options_.timestamp_->tsecr_);
+        }
+        put16(tcp + 16, fold_complement(sum));
+    } else {
+        if (r.options_.timestamp_) {
+            put32(tcp + 24, r.options_.timestamp_->tsval_);
+            put32(tcp + 28, r.options_.timestamp_->tsecr_);
+        }
+        put16(tcp + 16, caps.tx_pseudo_header_seed_
+                            ? static_cast<std::uint16_t>(~fold_complement(std::uint64_t{a.pseudo_} + tcp_len))
+                            : 0);
     }
-    if (wire::computes(caps.tcp_)) put16(tcp + 16, fold_complement(sum));
     iface_.count_direct();
     tx_batch_.push_back(std::move(*b));
     if (tx_batch_.size() == tx_batch_max) transmit_batch();
@@ -502,7 +516,7 @@ result<buffer> host::recv_buffer(conn_id c, std::size_t max) {
         if (buffer b = k.recv_buffer(max)) return b;
         // The front octets were copied into the receive buffer: copy them out into a buffer of their own.
         const std::size_t n = std::min(max, k.readable());
-        auto b = cfg_.iface_.allocate_ != nullptr ? cfg_.iface_.allocate_(n, 0) : tx_pool_.allocate(n, 0);
+        auto b = iface_.allocate(n, 0);
         if (!b) return b.err();
         b->trim_back(b->size() - k.recv(b->bytes()));
         return b;

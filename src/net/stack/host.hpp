@@ -55,8 +55,9 @@ struct host_config {
     std::size_t rx_batch_ = 64;
     /// Frames kept while the device pushes back; more are dropped and counted.
     std::size_t max_tx_backlog_ = 4096;
-    /// Pure ACKs of a connection are built from a copy of its last generically built ACK frame (see
-    /// host::send_segment); false builds every segment generically (the frames are the same).
+    /// ACKs and data segments of a connection (flags ACK or ACK+PSH, no options but timestamps) are
+    /// built from a copy of the headers of its last generically built one (see host::send_segment);
+    /// false builds every segment generically (the frames are the same).
     bool ack_template_ = true;
 };
 
@@ -141,16 +142,18 @@ private:
     struct tuple_hash {
         std::size_t operator()(const tcp::four_tuple &t) const noexcept;
     };
-    // A pure ACK frame (Ethernet + IPv4 + TCP, no options or timestamps only) as send_ipv4 built it,
-    // with the one's-complement sums of the fields that do not change from one ACK to the next.
+    // The headers (Ethernet + IPv4 + TCP, no options or timestamps only) of a segment send_ipv4 built,
+    // with the one's-complement sums of the fields that do not change from one segment to the next.
     struct ack_template {
         static constexpr std::size_t max_len = 14 + 20 + 32;
         std::array<std::byte, max_len> frame_{};
         std::uint8_t len_ = 0; // 0: no template; 54 (no options) or 66 (timestamps)
         time_point until_{};   // the next hop's ARP entry expires
         std::uint64_t arp_gen_ = 0;
-        std::uint32_t ip_base_ = 0;  // IPv4 header words but ident and checksum
-        std::uint32_t tcp_base_ = 0; // pseudo header and TCP words but seq, ack, window, checksum, TSval, TSecr
+        std::uint32_t ip_base_ = 0;  // IPv4 header words but total length, ident and checksum
+        std::uint32_t pseudo_ = 0;   // pseudo header but the TCP length
+        std::uint32_t tcp_base_ = 0; // pseudo_ and the TCP words but seq, ack, offset+flags, window,
+                                     // checksum, TSval, TSecr
     };
     struct conn_entry {
         tcp::connection conn_;
@@ -166,7 +169,7 @@ private:
 
     void on_tcp(time_point now, const wire::ipv4_repr &ip, const buffer &segment) override;
     void send_segment(time_point now, const tcp::four_tuple &t, const wire::tcp_repr &r, conn_entry *ce = nullptr);
-    /// The ACK `r` from `ce`'s template; false when the template cannot build it (nothing was sent).
+    /// The segment `r` from `ce`'s template; false when the template cannot build it (nothing was sent).
     bool send_ack_from_template(time_point now, const wire::tcp_repr &r, conn_entry &ce);
     void make_ack_template(time_point now, const tcp::four_tuple &t, const wire::tcp_repr &r, const buffer &frame,
                            conn_entry &ce);
@@ -196,7 +199,6 @@ private:
     std::vector<buffer> tx_batch_;    // frames for the device: always empty between calls (see poll())
     std::vector<buffer> tx_scratch_;  // reused by flush_tx
     std::vector<std::uint32_t> dead_; // reused: ids to reap after a pass
-    mem::block_pool tx_pool_;         // the segments this host builds, unless cfg_.iface_.allocate_ is set
     // The last connection a segment or a user call found: most traffic hits one connection many times in
     // a row. Reset whenever an entry leaves conns_ or by_tuple_.
     conn_entry *last_rx_ = nullptr;

@@ -5,7 +5,6 @@
 #include <cstring>
 
 #include "common/log.hpp"
-#include "memory/heap.hpp"
 #include "net/wire/arp.hpp"
 #include "net/wire/ethernet.hpp"
 #include "net/wire/icmpv4.hpp"
@@ -31,7 +30,7 @@ const char *reason(demi::error e) noexcept {
 } // namespace
 
 interface::interface(interface_config cfg, rng &random)
-    : cfg_(std::move(cfg)), rng_(&random), arp_(cfg_.arp_), reasm_(cfg_.reassembly_, cfg_.allocate_), udp_(cfg_.udp_),
+    : cfg_(std::move(cfg)), pool_(2048), rng_(&random), arp_(cfg_.arp_), reasm_(cfg_.reassembly_, cfg_.allocate_), udp_(cfg_.udp_),
       // RFC 791 §3.2 / RFC 6864 §4.1: the identification need only be unique per source, destination
       // and protocol while a datagram may be alive; a counter from a random start does that and does
       // not reveal how many datagrams we sent.
@@ -48,9 +47,9 @@ bool interface::is_broadcast(ipv4_address a) const noexcept {
 }
 
 result<buffer> interface::allocate(size_t size, size_t headroom) {
-    auto alloc = cfg_.allocate_ ? cfg_.allocate_ : &mem::heap_allocate;
     // Allocators refuse empty buffers; an empty payload is a one-byte buffer trimmed to nothing.
-    auto b = alloc(size == 0 ? 1 : size, headroom);
+    const size_t n = size == 0 ? 1 : size;
+    auto b = cfg_.allocate_ ? cfg_.allocate_(n, headroom) : pool_.allocate(n, headroom);
     if (!b) {
         ++stats_.tx_alloc_failures_;
         DEMI_LOG(debug, "net", "no buffer for %zu bytes: %s", size, b.err().message());

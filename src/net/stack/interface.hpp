@@ -37,6 +37,7 @@
 #include "net/wire/ethernet.hpp"
 #include "net/wire/icmpv4.hpp"
 #include "net/wire/ipv4.hpp"
+#include "memory/pool.hpp"
 
 #include <demi/buffer.hpp>
 
@@ -66,6 +67,10 @@ public:
     [[nodiscard]] const interface_stats &stats() const noexcept { return stats_; }
     [[nodiscard]] ethernet_address mac() const noexcept { return cfg_.mac_; }
     [[nodiscard]] ipv4_address addr() const noexcept { return cfg_.addr_; }
+    /// A buffer for something to transmit: from the configured allocator (a NIC's DMA pool), else from
+    /// this interface's pool of 2 KiB blocks (larger ones from the heap). Counted as a failure when
+    /// refused.
+    result<buffer> allocate(size_t size, size_t headroom);
     /// Whether datagrams to `a` are delivered locally: our address or 127.0.0.0/8.
     [[nodiscard]] bool is_local(ipv4_address a) const noexcept { return a == cfg_.addr_ || a.is_loopback(); }
     /// The source address of datagrams to `dst`: `dst` itself for 127.0.0.0/8, else our address.
@@ -83,7 +88,7 @@ public:
     void poll(time_point now, Emit &&emit) {
         // The timers only exist while an address is being resolved or a datagram reassembled.
         if (arp_.resolving_any() || reasm_.datagrams() != 0) run_timers(now);
-        deliver_local(now);
+        if (!local_.empty()) deliver_local(now);
         while (!tx_.empty()) {
             buffer f = std::move(tx_.front());
             tx_.pop_front();
@@ -195,7 +200,6 @@ private:
     /// A buffer holding `payload`'s bytes with at least `headroom` bytes before them: `payload` itself
     /// when that is safe (see the file comment), else a copy.
     result<buffer> with_headroom(buffer payload, size_t headroom);
-    result<buffer> allocate(size_t size, size_t headroom);
     /// Computes the IPv4, TCP and UDP checksums a transmit offload left to the device, in place.
     void fill_offloaded_checksums(const buffer &packet) const noexcept;
     /// The header of an unfragmented datagram of ours (TTL from the configuration).
@@ -216,6 +220,7 @@ private:
                   ipv4_address target_ip);
 
     interface_config cfg_;
+    mem::block_pool pool_; // frames and packets built here, unless cfg_.allocate_ is set
     rng *rng_;
     interface_stats stats_;
     arp_cache arp_;
