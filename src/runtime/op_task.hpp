@@ -73,11 +73,11 @@ private:
 /// An operation being started, handed by the runtime to a queue. The queue either finishes it at
 /// once — fills result() in place (op, qd and qt are already set) and calls complete(): the fast
 /// path, no coroutine and no copy of the completion — or hands it a coroutine with run(), which the
-/// runtime starts as soon as the queue returns. A queue that returns an error does neither, and
-/// the operation never gets a token.
+/// runtime starts as soon as the queue returns, or defer()s it and finishes it itself later. A
+/// queue that returns an error does none of these, and the operation never gets a token.
 class op_start {
 public:
-    explicit op_start(completion &slot) noexcept : result_(&slot) {}
+    op_start(completion &slot, uint32_t index) noexcept : result_(&slot), index_(index) {}
     [[nodiscard]] completion &result() noexcept { return *result_; }
     void complete() noexcept { ready_ = true; }
     /// Finishes at once with `c` (its op/qd/qt are replaced by the operation's own).
@@ -89,14 +89,24 @@ public:
         ready_ = true;
     }
     void run(op_task t) noexcept { task_ = std::move(t); }
+    /// Leaves the operation pending with no coroutine: the queue finishes it later itself, by
+    /// writing runtime::pending_result(slot) and calling runtime::finish_in_place(slot) (or
+    /// runtime::task_done). Returns the slot. The cheapest way to wait: no frame, no resume.
+    uint32_t defer() noexcept {
+        deferred_ = true;
+        return index_;
+    }
 
     [[nodiscard]] bool ready() const noexcept { return ready_; }
+    [[nodiscard]] bool deferred() const noexcept { return deferred_; }
     op_task take_task() noexcept { return std::move(task_); }
 
 private:
     completion *result_;
+    uint32_t index_;
     op_task task_;
     bool ready_ = false;
+    bool deferred_ = false;
 };
 
 /// Shorthands for completions.

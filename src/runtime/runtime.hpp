@@ -67,8 +67,16 @@ public:
     /// Registers `h` to be resumed when token `qt` completes. False if `qt` is not pending.
     bool await_token(qtoken qt, std::coroutine_handle<> h) noexcept;
 
-    /// Called by an op_task's final awaiter.
+    /// Called by an op_task's final awaiter (and usable for a deferred operation).
     void task_done(uint32_t slot, completion &&c) noexcept;
+    /// A deferred operation's result, to fill in place (op, qd and qt are set) before finish_in_place.
+    completion &pending_result(uint32_t slot) noexcept { return tokens_.at(slot).result; }
+    /// Finishes a deferred operation whose result was written in place; wakes a coroutine awaiting it.
+    void finish_in_place(uint32_t slot) noexcept {
+        tokens_.complete_in_place(slot);
+        auto &s = tokens_.at(slot);
+        if (s.waiter) sched_.schedule(std::exchange(s.waiter, nullptr));
+    }
 
 private:
     void launch(uint32_t idx, op_task t);
@@ -96,14 +104,14 @@ result<qtoken> runtime::start(int qd, opcode op, Begin &&begin) {
     qtoken qt = 0;
     auto idx = tokens_.allocate(qd, op, &qt);
     if (!idx) return idx.err();
-    op_start s(tokens_.at(*idx).result);
+    op_start s(tokens_.at(*idx).result, *idx);
     if (auto r = begin(s); !r) {
         tokens_.discard(*idx);
         return r.err();
     }
     if (s.ready())
         tokens_.complete_in_place(*idx);
-    else
+    else if (!s.deferred())
         launch(*idx, s.take_task());
     return qt;
 }

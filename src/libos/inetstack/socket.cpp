@@ -57,28 +57,32 @@ socket::socket(backend &b, rt::queue_type t) noexcept : queue(t), be_(&b) {
 }
 
 result<void> socket::pop_in_order(rt::runtime &rt, op_start &op) {
-    const uint64_t ticket = pop_next_++;
-    if (ticket == pop_serving_ && try_recv(op.result())) {
-        ++pop_serving_;
+    if (pops_.empty() && try_recv(op.result())) {
         op.complete();
-    } else {
-        op.run(pop_later(rt, std::static_pointer_cast<socket>(shared_from_this()), ticket));
+        return ok();
     }
+    rt_ = &rt;
+    pops_.push_back(op.defer());
     return ok();
 }
 
-op_task socket::pop_later(rt::runtime &rt, std::shared_ptr<socket> self, uint64_t ticket) {
-    for (;;) {
-        co_await self->readers_.wait();
-        if (self->closed()) co_return failed(opcode::pop, ECANCELED);
-        if (ticket != self->pop_serving_) continue;
-        completion c = succeeded(opcode::pop);
-        if (self->try_recv(c)) {
-            ++self->pop_serving_;
-            self->readers_.notify_all(rt.sched()); // the next pop in line may find data waiting
-            co_return c;
-        }
+bool socket::serve_pops() {
+    bool any = false;
+    while (!pops_.empty()) {
+        if (!try_recv(rt_->pending_result(pops_.front()))) break;
+        rt_->finish_in_place(pops_.front());
+        pops_.pop_front();
+        any = true;
     }
+    return any;
+}
+
+void socket::cancel_pops() noexcept {
+    for (const uint32_t slot : pops_) {
+        rt_->pending_result(slot).error = ECANCELED;
+        rt_->finish_in_place(slot);
+    }
+    pops_.clear();
 }
 
 result<void> socket::setsockopt(int level, int name, const void *val, socklen_t len) {
@@ -167,6 +171,7 @@ void tcp_socket::close(rt::runtime &rt) {
     release();
     be_->flush(rt.sched().now()); // the FIN (or RST) leaves now
     be_->remove(this);
+    cancel_pops();
     readers_.notify_all(rt.sched());
     writers_.notify_all(rt.sched());
 }
@@ -184,10 +189,8 @@ bool tcp_socket::wake(rt::scheduler &s) {
         return woke;
     }
     const net::tcp::connection *k = conn();
-    if (!readers_.empty() && (k == nullptr || k->readable() > 0 || k->error() != 0 || k->eof() || k->is_closed())) {
-        readers_.notify_all(s);
-        woke = true;
-    }
+    if (pops_waiting() && (k == nullptr || k->readable() > 0 || k->error() != 0 || k->eof() || k->is_closed()))
+        woke = serve_pops();
     if (!writers_.empty()) {
         bool ready = k == nullptr || k->error() != 0 || k->is_closed();
         if (role_ == role::connecting)
@@ -419,26 +422,20 @@ void udp_socket::release() noexcept {
         (void)be_->host().iface().udp_close(id_);
         open_ = false;
     }
-    next_.reset();
 }
 
 void udp_socket::close(rt::runtime &rt) {
     mark_closed();
     release();
     be_->remove(this);
+    cancel_pops();
     readers_.notify_all(rt.sched());
     writers_.notify_all(rt.sched());
 }
 
-bool udp_socket::wake(rt::scheduler &s) {
-    if (closed() || readers_.empty()) return false;
-    if (!next_) {
-        auto d = be_->host().iface().udp_recv(id_);
-        if (!d) return false;
-        next_ = std::move(*d);
-    }
-    readers_.notify_all(s);
-    return true;
+bool udp_socket::wake(rt::scheduler &) {
+    if (closed() || !pops_waiting()) return false;
+    return serve_pops();
 }
 
 result<void> udp_socket::bind(rt::runtime &, const sockaddr_in &addr) {
@@ -485,15 +482,8 @@ result<void> udp_socket::send(rt::runtime &rt, op_start &op, const buffer &data,
 }
 
 bool udp_socket::try_recv(completion &c) {
-    std::optional<net::udp_datagram> d;
-    if (next_) {
-        d = std::move(next_);
-        next_.reset();
-    } else if (auto r = be_->host().iface().udp_recv(id_)) {
-        d = std::move(*r);
-    } else {
-        return false;
-    }
+    auto d = be_->host().iface().udp_recv(id_);
+    if (!d) return false;
     c.data = std::move(d->payload_);
     c.addr = to_sockaddr(d->src_.addr_, d->src_.port_);
     return true;

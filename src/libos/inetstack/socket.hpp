@@ -29,9 +29,14 @@ public:
 protected:
     /// One pop attempt: false when there is nothing to say yet (c filled otherwise).
     virtual bool try_recv(completion &c) = 0;
-    /// Pops are served in ticket order: at once when the stack has something to say, else by a
-    /// coroutine woken through readers_ (which finishes with ECANCELED on close).
+    /// Pops are served in order: at once when none waits and the stack has something to say, else
+    /// deferred (no coroutine) and finished by serve_pops() from wake(), or with ECANCELED by
+    /// cancel_pops() on close.
     result<void> pop_in_order(rt::runtime &rt, rt::op_start &op);
+    /// Finishes waiting pops, oldest first, while try_recv() has something for them. True if any.
+    bool serve_pops();
+    void cancel_pops() noexcept;
+    [[nodiscard]] bool pops_waiting() const noexcept { return !pops_.empty(); }
 
     backend *be_;
     // Recorded per socket; the stack applies tcp_socket_options.* to every connection, and a zero
@@ -40,10 +45,10 @@ protected:
     ::linger linger_{};
     rt::wait_list readers_, writers_;
     uint64_t push_next_ = 0, push_serving_ = 0;
-    uint64_t pop_next_ = 0, pop_serving_ = 0;
 
 private:
-    static rt::op_task pop_later(rt::runtime &rt, std::shared_ptr<socket> self, uint64_t ticket);
+    std::deque<uint32_t> pops_;  // token slots of deferred pops, oldest first
+    rt::runtime *rt_ = nullptr; // the runtime they belong to
 };
 
 class tcp_socket final : public socket {
@@ -112,7 +117,6 @@ private:
     net::udp_socket_id id_;
     bool open_ = true;
     std::optional<sockaddr_in> peer_;       // connect()'s default destination
-    std::optional<net::udp_datagram> next_; // taken from the stack by wake(), for the next pop
 };
 
 } // namespace demi::inetstack
