@@ -175,6 +175,52 @@ TEST(ack_template, same_frames_as_generic_path) {
     }
 }
 
+// Header prediction (tcp::config::fast_path_) must do what the general path does: an echo (each
+// segment carries data and the ACK of the other direction's) and a one-way transfer, hashed frame by
+// frame with and without it, over each fault kind, with and without timestamps and SACK. And it must
+// actually run: most segments of a clean transfer take it.
+TEST(fast_path, same_frames_as_general_path) {
+    const std::uint64_t base = test::seed_or(31);
+    SCOPED_TRACE(test::seed_text(base));
+    const phy::fault_params faults[] = {phy::fault_params{}, loss(0.02), reorder(), everything()};
+    std::uint64_t n = 0;
+    for (const bool echo : {true, false}) {
+        for (const auto &f : faults) {
+            for (const bool ts : {true, false}) {
+                for (const bool sack : {true, false}) {
+                    bulk_params p;
+                    p.seed_ = base + n++;
+                    p.bytes_ = 192 * 1024;
+                    p.chunk_ = (n % 3 == 0) ? 700 : 16 * 1024; // short writes: segments shorter than the MSS
+                    p.echo_ = echo;
+                    p.faults_ = f;
+                    p.tcp_.timestamps_ = ts;
+                    p.tcp_.sack_ = sack;
+                    p.tcp_.nodelay_ = true;
+                    p.read_buffers_ = (n % 2) == 0;
+                    SCOPED_TRACE(n);
+                    const bulk_result with = run_bulk(p);
+                    p.tcp_.fast_path_ = false;
+                    const bulk_result without = run_bulk(p);
+                    ASSERT_TRUE(without.ok_) << without.failure_;
+                    ASSERT_TRUE(with.ok_) << with.failure_;
+                    EXPECT_EQ(with.echoed_, echo ? p.bytes_ : 0u);
+                    // Data segments that carry SACK blocks (an echo under loss) still fit the MTU.
+                    EXPECT_EQ(with.send_failures_, 0u);
+                    EXPECT_EQ(without.send_failures_, 0u);
+                    EXPECT_EQ(with.frames_, without.frames_);
+                    EXPECT_EQ(with.frame_hash_, without.frame_hash_);
+                    EXPECT_EQ(without.fast_path_, 0u);
+                    if (&f == &faults[0]) { // no faults
+                        // Most data segments in order: at least a third of all frames took the fast path.
+                        EXPECT_GT(with.fast_path_ * 3, with.frames_) << with.fast_path_ << " of " << with.frames_;
+                    }
+                }
+            }
+        }
+    }
+}
+
 TEST(capture, pcap_files_written) {
     bulk_params p;
     p.seed_ = test::seed_or(43);

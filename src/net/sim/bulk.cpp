@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <deque>
 #include <vector>
 
 #include "memory/heap.hpp"
@@ -112,6 +113,57 @@ bulk_result run_bulk(const bulk_params &p) {
     bool client_closed = false;
     bool server_eof = false;
     std::vector<std::byte> rbuf(64 * 1024);
+    std::vector<std::byte> echo_buf(64 * 1024);
+    std::deque<std::byte> echo_out; // echo_: read by the server, not yet taken by its send buffer
+
+    // echo_: the server hands what it read back to its connection as far as the send buffer takes it.
+    auto push_echo = [&]() -> bool {
+        while (s && !echo_out.empty()) {
+            const auto *k = server.connection(*s);
+            if (k == nullptr) break;
+            const std::size_t n = std::min<std::size_t>(echo_out.size(), p.chunk_);
+            if (k->send_queued() != 0 && k->send_space() < n) break;
+            auto b = mem::heap_allocate(n, 128);
+            if (!b) {
+                r.failure_ = "out of memory";
+                return false;
+            }
+            std::copy_n(echo_out.begin(), n, b->data());
+            auto res = server.send(*s, std::move(*b));
+            if (!res) {
+                if (res.code() == EAGAIN) break;
+                r.failure_ = errno_text("server send", res.code());
+                return false;
+            }
+            echo_out.erase(echo_out.begin(), echo_out.begin() + static_cast<std::ptrdiff_t>(n));
+        }
+        return true;
+    };
+    // echo_: the client reads the echo and checks it against the pattern.
+    auto read_echo = [&]() -> bool {
+        while (!client_closed) {
+            auto got = client.recv(c, echo_buf);
+            if (!got) {
+                if (got.code() == EAGAIN || got.code() == ENOTCONN) break;
+                r.failure_ = errno_text("client recv", got.code());
+                return false;
+            }
+            if (*got == 0) {
+                r.failure_ = "the echo ended early";
+                return false;
+            }
+            const std::size_t bad = check_pattern(p.seed_, r.echoed_, std::span(echo_buf).first(*got));
+            if (bad != *got) {
+                char buf[96];
+                std::snprintf(buf, sizeof buf, "echo differs from the pattern at offset %llu",
+                              static_cast<unsigned long long>(r.echoed_ + bad));
+                r.failure_ = buf;
+                return false;
+            }
+            r.echoed_ += *got;
+        }
+        return true;
+    };
 
     auto app = [&]() -> bool {
         // Client: push pattern chunks while the send buffer takes them, then close.
@@ -133,10 +185,11 @@ bulk_result run_bulk(const bulk_params &p) {
             }
             sent += n;
         }
+        if (p.echo_ && !read_echo()) return true;
         // A close in SYN-SENT would delete the TCB with the data (RFC 9293 §3.10.4): wait for the open.
         const auto *k = client.connection(c);
         const bool opened = k != nullptr && k->current_state() != net::tcp::state::syn_sent;
-        if (!client_closed && sent == p.bytes_ && opened) {
+        if (!client_closed && sent == p.bytes_ && opened && (!p.echo_ || r.echoed_ == p.bytes_)) {
             (void)client.close(c);
             client_closed = true;
         }
@@ -169,6 +222,7 @@ bulk_result run_bulk(const bulk_params &p) {
                 return true;
             }
             if (*got == 0) {
+                // With echo_ the client only closes once it has the whole echo: nothing is left here.
                 server_eof = true;
                 r.transfer_time_ = sim.now() - start;
                 (void)server.close(*s);
@@ -183,7 +237,9 @@ bulk_result run_bulk(const bulk_params &p) {
                 return true;
             }
             r.received_ += *got;
+            if (p.echo_) echo_out.insert(echo_out.end(), rbuf.begin(), rbuf.begin() + static_cast<std::ptrdiff_t>(*got));
         }
+        if (p.echo_ && !server_eof && !push_echo()) return true;
         // Done when the receiver has everything and both handles have been released (both TCBs
         // CLOSED: the client's after TIME-WAIT).
         return server_eof && client.connection_count() == 0 && server.connection_count() == 0;
@@ -197,6 +253,8 @@ bulk_result run_bulk(const bulk_params &p) {
     r.retransmits_ = ct.retransmits_ + st.retransmits_;
     r.timeouts_ = ct.timeouts_ + st.timeouts_;
     r.fast_retransmits_ = ct.fast_retransmits_ + st.fast_retransmits_;
+    r.fast_path_ = ct.fast_path_ + st.fast_path_;
+    r.send_failures_ = client.stats().tcp_send_failures_ + server.stats().tcp_send_failures_;
     (void)sim.close_captures();
     if (!r.failure_.empty()) return r;
     if (!finished) {
@@ -209,6 +267,10 @@ bulk_result run_bulk(const bulk_params &p) {
     }
     if (r.received_ != p.bytes_) {
         r.failure_ = "end of stream before all octets arrived";
+        return r;
+    }
+    if (p.echo_ && r.echoed_ != p.bytes_) {
+        r.failure_ = "the echo is incomplete";
         return r;
     }
     r.ok_ = true;

@@ -1,7 +1,8 @@
 // The bulk-transfer scenario shared by the simulator tests and bench/sim_goodput: host 0 connects to
 // host 1 and sends `bytes_` octets of a seeded pattern, then closes; host 1 accepts, reads and checks
-// every octet against the pattern at its offset, and closes at end of stream. Faults apply to the
-// frames both hosts transmit.
+// every octet against the pattern at its offset, and closes at end of stream. With echo_, host 1 also
+// sends every octet back as it reads it, and host 0 checks the echo and closes once it has all of it
+// (data and ACKs then share segments both ways). Faults apply to the frames both hosts transmit.
 #pragma once
 
 #include <cstddef>
@@ -40,6 +41,7 @@ struct bulk_params {
     run_limits limits_{.max_steps_ = 20'000'000, .max_time_ = std::chrono::hours(2)};
     std::string pcap_prefix_;   // non-empty: captures <prefix>0.pcap and <prefix>1.pcap
     bool read_buffers_ = false; // the receiver alternates host::recv_buffer (some reads short) and host::recv
+    bool echo_ = false;         // host 1 sends back what it reads (see above)
     bool ack_template_ = true;  // host_config::ack_template_ of both hosts
     bool static_arp_ = true;    // false: the hosts resolve each other by ARP, keeping learned entries ...
     duration arp_ttl_ = std::chrono::seconds(60); // ... this long
@@ -50,10 +52,13 @@ struct bulk_result {
     bool ok_ = false;     // every octet arrived, in order and intact, and both sides closed
     std::string failure_; // why not, when !ok_
     std::uint64_t received_ = 0;
+    std::uint64_t echoed_ = 0; // with echo_: octets of the echo host 0 read and checked
     duration transfer_time_{};      // simulated: connect() to the receiver's end of stream
     std::uint64_t retransmits_ = 0; // segments both hosts' TCP sent again (any cause)
     std::uint64_t timeouts_ = 0;    // retransmission timer expirations, both hosts
     std::uint64_t fast_retransmits_ = 0;
+    std::uint64_t fast_path_ = 0;     // segments header prediction took, both hosts
+    std::uint64_t send_failures_ = 0; // segments the hosts built and could not send (host_stats)
     std::uint64_t frames_ = 0; // frames put on the wire by both hosts
     std::uint64_t frame_hash_ = 0;
     std::uint64_t steps_ = 0;

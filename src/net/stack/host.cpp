@@ -39,6 +39,7 @@ void add_stats(tcp::connection_stats &to, const tcp::connection_stats &s) noexce
     to.dup_acks_ += s.dup_acks_;
     to.ooo_segments_ += s.ooo_segments_;
     to.ooo_dropped_ += s.ooo_dropped_;
+    to.fast_path_ += s.fast_path_;
 }
 
 interface_config with_mac(interface_config c, const phy::device &dev) {

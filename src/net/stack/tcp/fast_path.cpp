@@ -1,8 +1,11 @@
 // Header prediction (Jacobson, "4BSD header prediction", 1990; RFC 7323 Appendix A notes how it
-// coexists with timestamps): the one segment a receiving ESTABLISHED connection sees most, the next
-// in-order data with nothing else to act on, handled with the few checks it needs. It does exactly
-// what the general path of input.cpp does for that segment and nothing else; any segment that does
-// not match every condition is left to the general path.
+// coexists with timestamps): the segment a receiving ESTABLISHED connection sees most, the next
+// in-order data, handled with the few checks it needs — whether it acknowledges nothing new (a pure
+// receiver) or new data of ours outside any loss recovery (the two directions of a request-response
+// exchange, each segment carrying data and the ACK of the last one). It does exactly what the
+// general path of input.cpp does for that segment and nothing else; any segment that does not match
+// every condition is left to the general path. tcp::config::fast_path_ turns it off for the tests
+// that compare the two paths frame by frame.
 #include "net/stack/tcp/tcb.hpp"
 
 namespace demi::net::tcp {
@@ -13,11 +16,14 @@ bool connection::fast_path_data(time_point now, const wire::tcp_repr &seg, std::
                                 const buffer *frame) {
     // The segment: ACK (and perhaps PSH) only; the next octet expected; data that fits the window
     // whole; no SACK blocks; the peer's window as it was, non-zero (no persist state to leave); and it
-    // acknowledges nothing new (a pure receiver: no RTT sample, no congestion or recovery step).
+    // acknowledges nothing new, or new data of ours (up to SND.MAX) while no SACK recovery runs.
     if (state_ != state::established) return false;
     if ((seg.flags_ & ~flag::psh) != flag::ack) return false;
     const seq32 seq(seg.seq_);
-    if (seq != rcv_nxt_ || seq32(seg.ack_) != snd_una_) return false;
+    const seq32 ack(seg.ack_);
+    if (seq != rcv_nxt_ || ack < snd_una_ || ack > snd_max_) return false;
+    const bool advanced = ack > snd_una_;
+    if (advanced && sack_recovering()) return false;
     if (payload.empty() || payload.size() > recv_window()) return false;
     if (seg.options_.sack_count_ != 0 || (std::uint32_t{seg.window_} << snd_shift_) != snd_wnd_ || snd_wnd_ == 0)
         return false;
@@ -33,12 +39,23 @@ bool connection::fast_path_data(time_point now, const wire::tcp_repr &seg, std::
         if (seq <= last_ack_sent_) ts_recent_ = tsval;
     }
     // RFC 9293 §3.10.7.4 "fifth": SND.WL1/WL2 follow the newest segment (the window is unchanged).
-    const seq32 ack(seg.ack_);
     if (snd_wl1_ < seq || (snd_wl1_ == seq && snd_wl2_ <= ack)) {
         snd_wl1_ = seq;
         snd_wl2_ = ack;
         persist_at_.reset();
         persist_backoff_ = 0;
+    }
+    if (advanced) {
+        // As check_ack for a new ACK with an empty scoreboard and no SACK blocks: the general ACK
+        // step, and the tail loss probe re-armed (RFC 8985 §7) when SACK is on.
+        on_new_ack(now, seg, ack);
+        if (sack_ok_) {
+            probes_out_ = 0;
+            if (flight() > 0)
+                arm_probe(now);
+            else
+                probe_at_.reset();
+        }
     }
     last_heard_ = now;
     if (cfg_.keepalive_) {
@@ -49,6 +66,7 @@ bool connection::fast_path_data(time_point now, const wire::tcp_repr &seg, std::
     if (frame == nullptr || !deliver_held(*frame, payload)) deliver_copy(payload);
     rcv_nxt_ += static_cast<std::uint32_t>(payload.size());
     schedule_ack(now, payload.size() >= eff_mss());
+    ++stats_.fast_path_;
     return true;
 }
 

@@ -20,7 +20,7 @@ void connection::reject(const char *why) {
 void connection::process(time_point now, const wire::ipv4_repr &, const wire::tcp_repr &seg,
                          std::span<const std::byte> payload, const buffer *frame) {
     ++stats_.segments_in_;
-    if (fast_path_data(now, seg, payload, frame)) return; // fast_path.cpp: in-order data, nothing else to do
+    if (cfg_.fast_path_ && fast_path_data(now, seg, payload, frame)) return; // fast_path.cpp: in-order data
     switch (state_) {
     case state::closed:
         // RFC 9293 §3.10.7.1: the owner answers with reset_for(); the TCB is gone.
@@ -468,7 +468,7 @@ void connection::on_sack_dup_ack(time_point now) {
     // (4.3): HighRxt and RescueRxt become the end of the segment retransmitted first (dispatch sets
     // HighRxt as it sends): the one at SND.UNA, up to the first SACKed run.
     {
-        std::uint32_t len = std::min(seq_distance(snd_una_, data_end()), eff_mss());
+        std::uint32_t len = std::min(seq_distance(snd_una_, data_end()), seg_mss());
         for (std::size_t i = 0; i < sb_.size(); ++i)
             if (sb_[i].start_ > snd_una_) {
                 len = std::min(len, seq_distance(snd_una_, sb_[i].start_));

@@ -1,6 +1,7 @@
 // What to send and when: timers (retransmission, persist, delayed ACK, TIME-WAIT, keepalive),
 // SYN and SYN-ACK, data within min(SND.WND, cwnd) with Nagle, FIN, ACKs and RSTs.
 #include <algorithm>
+#include <array>
 #include <cerrno>
 
 #include "common/log.hpp"
@@ -14,6 +15,15 @@ std::uint16_t connection::window_field(bool syn) const noexcept {
     const std::uint32_t wnd = recv_window();
     // RFC 7323 §2.2: the window of a SYN is not scaled; later ones are shifted by our scale.
     return static_cast<std::uint16_t>(std::min<std::uint32_t>(syn ? wnd : wnd >> rcv_shift_, 0xffff));
+}
+
+std::uint32_t connection::sack_option_len() const noexcept {
+    if (!sack_ok_ || ooo_.empty()) return 0;
+    // The blocks send_segment would fill (as many as fit next to the other options).
+    std::array<wire::tcp_sack_block, wire::tcp_max_sack_blocks> blocks{};
+    const std::size_t room = ts_ok_ ? 3 : wire::tcp_max_sack_blocks;
+    const std::size_t n = sack_rx_.fill(ooo_, std::span(blocks.data(), room));
+    return n == 0 ? 0 : static_cast<std::uint32_t>(4 + 8 * n); // NOP NOP kind length, 8 octets a block
 }
 
 void connection::send_segment(time_point now, emitter &e, std::uint8_t flags, seq32 seq,
@@ -75,10 +85,11 @@ std::uint32_t connection::next_data_len() const noexcept {
     if (avail == 0) return 0;
     const seq32 win_end = snd_una_ + std::min(snd_wnd_, cc_->cwnd() + limited_transmit_room());
     const std::uint32_t room = seq_distance(snd_nxt_, win_end);
-    const std::uint32_t len = std::min({avail, room, eff_mss()});
+    const std::uint32_t mss = seg_mss();
+    const std::uint32_t len = std::min({avail, room, mss});
     if (len == 0) return 0;
     const bool in_flight = snd_nxt_ != snd_una_;
-    if (len < eff_mss() && in_flight) {
+    if (len < mss && in_flight) {
         // RFC 1122 §4.2.3.4 (Nagle): with data unacknowledged, a short segment waits unless it is the
         // last before our FIN, or nodelay is set.
         if (len == avail && !cfg_.nodelay_ && !fin_queued_) return 0;
@@ -169,7 +180,7 @@ void connection::dispatch_impl(time_point now, emitter &e) {
     // Fast retransmit (RFC 5681 §3.2 step 3) or a partial ACK in recovery (RFC 6582 §3.2 step 3).
     if (fast_retx_pending_) {
         fast_retx_pending_ = false;
-        std::uint32_t len = std::min(seq_distance(snd_una_, data_end()), eff_mss());
+        std::uint32_t len = std::min(seq_distance(snd_una_, data_end()), seg_mss());
         if (sack_ok_) {
             // RFC 6675 (4.3): the segment at SND.UNA, not past the first SACKed run; HighRxt follows.
             for (std::size_t i = 0; i < sb_.size(); ++i)

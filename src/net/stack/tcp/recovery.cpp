@@ -83,7 +83,7 @@ void connection::send_probe(time_point now, emitter &e) {
     if (!sending || flight() == 0) return;
     ++probes_out_;
     ++stats_.probes_;
-    const std::uint32_t smss = eff_mss();
+    const std::uint32_t smss = seg_mss();
     const std::uint32_t avail = seq_distance(snd_nxt_, data_end());
     const std::uint32_t room = seq_distance(snd_nxt_, snd_una_ + snd_wnd_);
     if (snd_nxt_ == snd_max_ && std::min(avail, room) > 0) {
@@ -149,7 +149,14 @@ void connection::sack_send(time_point now, emitter &e) {
     // Each pass sends a segment that adds to pipe (a resent hole becomes counted below HighRxt, new
     // data above SND.MAX), so the loop ends when cwnd is used up or nothing is left; a rescue
     // retransmission adds nothing to pipe but can happen once per recovery.
-    while (const auto next = sack_next_seg()) {
+    const std::uint32_t max_len = seg_mss();
+    while (auto next = sack_next_seg()) {
+        if (next->len_ > max_len) {
+            // Room for the SACK option (seg_mss()): the segment's first octets, or for the rescue
+            // retransmission its last ones.
+            if (next->rescue_) next->seq_ = next->seq_ + (next->len_ - max_len);
+            next->len_ = max_len;
+        }
         if (next->retx_) {
             // A hole may end with our FIN (after a timeout the FIN is outstanding too): the octets
             // before it are data, and the FIN flag stands for the last sequence number.

@@ -97,6 +97,9 @@ struct config {
     /// host: a host-wide counter is observable by an off-path attacker (CVE-2016-5696).
     unsigned challenge_ack_limit_ = 1000;
     duration challenge_ack_interval_ = 1s;
+    /// Header prediction (fast_path.cpp) for the segments it covers; false sends every segment down
+    /// the general path (the same result, for tests that prove it).
+    bool fast_path_ = true;
 };
 
 /// Counters for tests and statistics.
@@ -124,6 +127,8 @@ struct connection_stats {
     std::uint64_t challenge_acks_suppressed_ = 0;
     /// Octets that arrived on a SYN or SYN-ACK and were kept (RFC 9293 §3.10.7.2-3).
     std::uint64_t syn_data_ = 0;
+    /// Segments header prediction took (fast_path.cpp), of segments_in_.
+    std::uint64_t fast_path_ = 0;
 };
 
 /// The RST to answer a segment that reaches no connection (RFC 9293 §3.10.7.1): none for a RST;
@@ -295,6 +300,14 @@ private:
     void send_probe(time_point now, emitter &e);
     /// Payload octets per segment: the send MSS less the timestamp option (RFC 9293 §3.7.1).
     [[nodiscard]] std::uint32_t eff_mss() const noexcept { return snd_mss_ - (ts_ok_ ? 12u : 0u); }
+    /// The most data a segment sent now may carry: eff_mss() less the SACK option send_segment adds
+    /// while out-of-order data is held (RFC 6691: options come out of the MSS; a full-sized data
+    /// segment of a connection receiving out of order would otherwise exceed the MTU).
+    [[nodiscard]] std::uint32_t seg_mss() const noexcept {
+        return sack_ok_ && !ooo_.empty() ? eff_mss() - sack_option_len() : eff_mss();
+    }
+    /// Octets of the SACK option send_segment would add now (0 without blocks).
+    [[nodiscard]] std::uint32_t sack_option_len() const noexcept;
 
     // tcb.cpp
     void drop_acked(std::uint32_t octets);
