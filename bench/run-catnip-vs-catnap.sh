@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # catnip over net_memif against catnap over kernel loopback TCP, with raw DPDK as the floor — all in
 # one run, the client on CPU 0 and the server on CPU 1 for every row:
-#   1. raw:    bench/dpdk_rawping (64-byte frames) <-> dpdk-testpmd --forward-mode=macswap, over memif
+#   1. raw:    bench/dpdk_rawping <-> dpdk-testpmd --forward-mode=macswap, over memif, with SIZE-byte
+#              frames and with frames of the sizes catnip's echo puts on the wire (TCP: SIZE + 66 for
+#              Ethernet, IPv4, TCP with timestamps; UDP: SIZE + 42), the fair floors under catnip's rows
 #   2. catnip: demi-perf client <-> demi-perf server, LIBOS=catnip, over memif (TCP, then UDP)
 #   3. catnap: the same demi-perf client/server, LIBOS=catnap, over 127.0.0.1 (TCP)
 # then a throughput pass (WINDOW frames or connections in flight): raw testpmd forwarding vs catnip UDP.
@@ -69,13 +71,19 @@ testpmd_server() {
     pids+=($!)
     wait_socket "$work/testpmd.log"
 }
-raw() { # window
+raw() { # window [frame size]
     "$rawping" --no-pci --in-memory --file-prefix demi-bench-raw --lcores 0@0 --log-level='*:error' "$(memif client)" \
-        -- --size "$SIZE" --count "$COUNT" --window "$1" --timeout "$TIMEOUT" | tee -a "$work/raw.out"
+        -- --size "${2:-$SIZE}" --count "$COUNT" --window "$1" --timeout "$TIMEOUT" | tee -a "$work/raw.out"
 }
-echo "=== raw DPDK over memif: dpdk_rawping <-> dpdk-testpmd macswap ($SIZE B frames)"
+tcp_frame=$((SIZE + 66))
+udp_frame=$((SIZE + 42))
+if (( tcp_frame < 60 )); then tcp_frame=60; fi
+if (( udp_frame < 60 )); then udp_frame=60; fi
+echo "=== raw DPDK over memif: dpdk_rawping <-> dpdk-testpmd macswap ($SIZE B, $tcp_frame B and $udp_frame B frames)"
 testpmd_server
 raw 1
+raw 1 "$tcp_frame"
+raw 1 "$udp_frame"
 stop_all
 
 # ---- 2. catnip over memif ----
@@ -114,7 +122,7 @@ stop_all
 echo
 echo "=== throughput, $WINDOW in flight: raw testpmd forwarding vs catnip UDP ($WINDOW connections)"
 testpmd_server
-raw "$WINDOW"
+raw "$WINDOW" "$udp_frame"
 stop_all
 catnip_pair catnip-udp-window --udp --conns "$WINDOW"
 
@@ -123,10 +131,9 @@ echo
 echo "== summary ($SIZE B, client CPU 0, server CPU 1; $COUNT round trips per row) =="
 awk '
     /^rawping/ {
-        w = $3; sub("window=", "", w)
+        w = $3; sub("window=", "", w); sz = $2; sub("size=", "", sz)
         for (i = 1; i <= NF; i++) { if ($i == "p50") p50 = $(i+1); if ($i == "p99") p99 = $(i+1); if ($i == "msg/s") rate = $(i-1) }
-        printf "%-22s p50 %8.2f us   p99 %8.2f us   %11.0f msg/s\n", "raw-w" w, p50, p99, rate
-        raw[w] = rate; rawp50[w] = p50
+        printf "%-22s p50 %8.2f us   p99 %8.2f us   %11.0f msg/s\n", "raw-w" w "-" sz "B", p50, p99, rate
     }' "$work/raw.out"
 awk '
     /^RESULT/ {
@@ -140,12 +147,15 @@ awk '
             printf "catnap/catnip TCP: p50 %.1fx   p99 %.1fx lower on catnip (target: >= 10x)\n",
                    p50["catnap-tcp"] / p50["catnip-tcp"], p99["catnap-tcp"] / p99["catnip-tcp"]
     }' "$results"
-raw_w=$(awk -v w="$WINDOW" '/^rawping/ && $3 == "window=" w { for (i = 1; i <= NF; i++) if ($i == "msg/s") print $(i-1) }' "$work/raw.out")
-raw_1=$(awk '/^rawping/ && $3 == "window=1" { for (i = 1; i <= NF; i++) if ($i == "p50") print $(i+1) }' "$work/raw.out")
-awk -v raw_w="$raw_w" -v raw_1="$raw_1" '
+raw_w=$(awk -v w="$WINDOW" -v s="$udp_frame" '/^rawping/ && $2 == "size=" s && $3 == "window=" w { for (i = 1; i <= NF; i++) if ($i == "msg/s") print $(i-1) }' "$work/raw.out")
+raw_1=$(awk -v s="$udp_frame" '/^rawping/ && $2 == "size=" s && $3 == "window=1" { for (i = 1; i <= NF; i++) if ($i == "p50") print $(i+1) }' "$work/raw.out")
+raw_t=$(awk -v s="$tcp_frame" '/^rawping/ && $2 == "size=" s && $3 == "window=1" { for (i = 1; i <= NF; i++) if ($i == "p50") print $(i+1) }' "$work/raw.out")
+awk -v raw_w="$raw_w" -v raw_1="$raw_1" -v raw_t="$raw_t" -v tf="$tcp_frame" -v uf="$udp_frame" '
+    /^RESULT run=catnip-tcp / { for (i = 2; i <= NF; i++) { split($i, kv, "="); if (kv[1] == "p50_us") tp50 = kv[2] } }
     /^RESULT run=catnip-udp / { for (i = 2; i <= NF; i++) { split($i, kv, "="); if (kv[1] == "p50_us") p50 = kv[2] } }
     /^RESULT run=catnip-udp-window / { for (i = 2; i <= NF; i++) { split($i, kv, "="); if (kv[1] == "msgs_per_s") rate = kv[2] } }
     END {
-        if (p50 > 0 && raw_1 > 0) printf "catnip UDP round trip vs raw: p50 %.2f us vs %.2f us (+%.2f us)\n", p50, raw_1, p50 - raw_1
-        if (rate > 0 && raw_w > 0) printf "catnip UDP throughput vs raw forwarding: %.0f vs %.0f msg/s (%.0f%% of raw)\n", rate, raw_w, 100 * rate / raw_w
+        if (tp50 > 0 && raw_t > 0) printf "catnip TCP round trip vs raw %d B frames: p50 %.2f us vs %.2f us (+%.2f us)\n", tf, tp50, raw_t, tp50 - raw_t
+        if (p50 > 0 && raw_1 > 0) printf "catnip UDP round trip vs raw %d B frames: p50 %.2f us vs %.2f us (+%.2f us)\n", uf, p50, raw_1, p50 - raw_1
+        if (rate > 0 && raw_w > 0) printf "catnip UDP throughput vs raw forwarding of %d B frames: %.0f vs %.0f msg/s (%.0f%% of raw)\n", uf, rate, raw_w, 100 * rate / raw_w
     }' "$results"
