@@ -83,7 +83,12 @@ result<std::unique_ptr<dpdk_device>> dpdk_device::open(const rt::config &cfg, mb
     }
     std::uint16_t cur_mtu = 0;
     if (rte_eth_dev_get_mtu(port, &cur_mtu) != 0 || cur_mtu != mtu) {
-        if (int r = rte_eth_dev_set_mtu(port, static_cast<std::uint16_t>(mtu)); r != 0) {
+        if (int r = rte_eth_dev_set_mtu(port, static_cast<std::uint16_t>(mtu)); r == -ENOTSUP) {
+            // The PMD has no MTU of its own (net_memif, net_ring: frames of any length pass, memif chains
+            // its buffers; ethdev's max_rx_pktlen of 1514 for them describes nothing they enforce). The
+            // MTU is then the stack's alone; mbufs hold a whole frame (checked above).
+            DEMI_LOG(info, "catnip", "port %u (%s) has no MTU setting: MTU %u is the stack's", port, drv, mtu);
+        } else if (r != 0) {
             DEMI_LOG(error, "catnip", "port %u (%s) refuses MTU %u (inetstack_config.mtu): %s (port MTU %u..%u)", port,
                      drv, mtu, rte_strerror(-r), info.min_mtu, info.max_mtu);
             return error(EINVAL);

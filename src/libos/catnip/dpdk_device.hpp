@@ -18,7 +18,8 @@
 //   sets ol_flags and l2_len/l3_len on each IPv4 frame.
 //
 // Keys: dpdk.port_id (default 0), demikernel.local_link_addr (set on the port; EINVAL if the PMD
-// refuses), inetstack_config.mtu (set on the port; EINVAL if refused), dpdk.link_wait_ms (how long
+// refuses), inetstack_config.mtu (set on the port; EINVAL if refused; a PMD without an MTU setting of
+// its own, such as net_memif or net_ring, takes it as is: the MTU is then the stack's alone), dpdk.link_wait_ms (how long
 // open() waits for the link to come up, default 2000; a link still down is logged, not an error),
 // dpdk.rx_descriptors / dpdk.tx_descriptors (default 1024).
 #pragma once
