@@ -36,8 +36,11 @@ result<net::host_config> host_config_from(const rt::config &cfg, const phy::devi
     ic.mtu_ = static_cast<uint16_t>(std::min<size_t>(cfg.mtu, dev.mtu()));
     // Checksums the device offloads are left to it (local deliveries get them in software).
     ic.caps_ = phy::stack_checksums(dev.caps());
-    if (cfg.mss < 536 || cfg.mss + 40 > ic.mtu_) {
-        *why = cfg.source + ": inetstack_config.mss: " + std::to_string(cfg.mss) + " does not fit the MTU " +
+    // The MSS: as configured, else what the MTU holds after IPv4 and TCP headers without options (RFC
+    // 9293 §3.7.1), so a jumbo MTU alone gives jumbo segments.
+    const uint32_t mss = cfg.mss != 0 ? cfg.mss : ic.mtu_ - 40u;
+    if (mss < 536 || mss + 40 > ic.mtu_) {
+        *why = cfg.source + ": inetstack_config.mss: " + std::to_string(mss) + " does not fit the MTU " +
                std::to_string(ic.mtu_) + " (and must be at least 536)";
         return error(EINVAL);
     }
@@ -52,7 +55,7 @@ result<net::host_config> host_config_from(const rt::config &cfg, const phy::devi
     }
     ic.allocate_ = alloc;
     auto &tc = hc.tcp_;
-    tc.mss_ = static_cast<uint16_t>(cfg.mss);
+    tc.mss_ = static_cast<uint16_t>(mss);
     tc.nodelay_ = cfg.tcp.nodelay;
     tc.keepalive_ = cfg.tcp.keepalive;
     if (cfg.tcp.keepalive_time_ms > 0) tc.keepalive_idle_ = std::chrono::milliseconds(cfg.tcp.keepalive_time_ms);
