@@ -26,6 +26,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string_view>
 
 #include "common/result.hpp"
 #include "libos/catnip/mbuf_pool.hpp"
@@ -99,6 +100,9 @@ struct l4_checksums {
     std::uint16_t full = 0;
 };
 [[nodiscard]] result<l4_checksums> dpdk_l4_checksums(std::span<const std::byte> frame) noexcept;
+/// The buffer size net_memif uses for a vdev's arguments ("role=server,socket=...,bsize=9216"): the
+/// last decimal bsize=, else memif's default 2048. open() refuses an MTU whose frame does not fit it.
+[[nodiscard]] std::uint32_t memif_buffer_size(std::string_view devargs) noexcept;
 } // namespace detail
 
 } // namespace demi::catnip
