@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # TCP bulk goodput: catnip over net_memif at MTU 1500 and MTU 9000 next to iperf3 over kernel
 # loopback (127.0.0.1), in one run; the sender on CPU 0 and the receiver on CPU 1 for every row.
-#   catnip: bench/demi-bulk client -> server (one connection, BYTES bytes, no checking), LIBOS=catnip;
-#           memif with bsize=BSIZE so a jumbo frame is one memif buffer
+#   catnip: bench/demi-bulk client -> server (one connection, BYTES bytes in pushes of CHUNK bytes, no
+#           checking), LIBOS=catnip; memif with bsize=BSIZE so a jumbo frame is one memif buffer
 #   kernel: iperf3 -c 127.0.0.1 -A 0 -> iperf3 -s -A 1, one stream, IPERF_SECONDS seconds
 # RUNS rounds of the three rows (interleaved, so a round's rows share the machine's load); the median of
 # each row is reported, with the ratio to the kernel's.
@@ -11,12 +11,13 @@
 #
 # BUILD_DIR must hold bench/demi-bulk (a Release build with DPDK). Needs root (hugepages, reserved
 # with scripts/hugepages and released on exit) and iperf3 (scripts/setup installs it). Environment:
-# BYTES (per catnip run, default 4 GiB), IPERF_SECONDS (iperf3 seconds, default 5), RUNS (default 3),
-# BSIZE (memif buffer size, default 9216), TIMEOUT (s per process, default 120), KEEP=1 keeps the logs.
+# BYTES (per catnip run, default 4 GiB), CHUNK (bytes per push, default 65536), IPERF_SECONDS
+# (default 5), RUNS (default 3), BSIZE (memif buffer size, default 9216), TIMEOUT (s per process,
+# default 120), KEEP=1 keeps the logs.
 set -euo pipefail
 
 if [[ $# -lt 1 || "$1" == "-h" || "$1" == "--help" ]]; then
-    sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
 fi
 build=$(cd "$1" && pwd)
@@ -30,6 +31,7 @@ BYTES=${BYTES:-$((4 * 1024 * 1024 * 1024))}
 IPERF_SECONDS=${IPERF_SECONDS:-5}
 RUNS=${RUNS:-3}
 BSIZE=${BSIZE:-9216}
+CHUNK=${CHUNK:-65536}
 TIMEOUT=${TIMEOUT:-120}
 
 work=$(mktemp -d /tmp/demi-bench-bulk.XXXXXX)
@@ -73,7 +75,7 @@ catnip_run() { # mtu
     grep -q '^listening' "$so" || { echo "run-catnip-bulk: the catnip server did not start; its log:" >&2; tail -20 "$so" >&2; exit 1; }
     LIBOS=catnip DEMI_LOCAL_IPV4_ADDR=10.0.0.2 DEMI_MTU=$mtu CONFIG_PATH=$work/client.yaml DEMI_LOG=info \
         DEMI_DPDK_EAL_INIT="--vdev=$memif,role=client,mac=02:00:00:00:b0:02 --lcores 0@0 --file-prefix=demi-bulk-$$-c$n --in-memory" \
-        timeout -k 2 "$TIMEOUT" "$bulk" client --addr 10.0.0.1:9000 --bytes "$BYTES" --timeout "$((TIMEOUT - 5))" >"$co" 2>&1 ||
+        timeout -k 2 "$TIMEOUT" "$bulk" client --addr 10.0.0.1:9000 --bytes "$BYTES" --chunk "$CHUNK" --timeout "$((TIMEOUT - 5))" >"$co" 2>&1 ||
         { echo "run-catnip-bulk: the catnip client failed; its log:" >&2; tail -20 "$co" >&2; exit 1; }
     wait "$spid" || { echo "run-catnip-bulk: the catnip server failed; its log:" >&2; tail -20 "$so" >&2; exit 1; }
     pids=()
@@ -101,7 +103,7 @@ iperf3_run() { # round
 }
 
 # Rounds of the three rows one after the other, so each round's rows see the same machine load.
-echo "=== $RUNS rounds: catnip over memif at MTU 1500 and 9000 ($BYTES bytes), iperf3 over 127.0.0.1 (${IPERF_SECONDS} s)"
+echo "=== $RUNS rounds: catnip over memif at MTU 1500 and 9000 ($BYTES bytes, $CHUNK-byte pushes), iperf3 over 127.0.0.1 (${IPERF_SECONDS} s)"
 for r in $(seq "$RUNS"); do
     catnip_run 1500
     catnip_run 9000
