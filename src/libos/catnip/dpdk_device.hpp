@@ -21,7 +21,9 @@
 // refuses), inetstack_config.mtu (set on the port; EINVAL if refused; a PMD without an MTU setting of
 // its own, such as net_memif or net_ring, takes it as is: the MTU is then the stack's alone), dpdk.link_wait_ms (how long
 // open() waits for the link to come up, default 2000; a link still down is logged, not an error),
-// dpdk.rx_descriptors / dpdk.tx_descriptors (default 1024).
+// dpdk.rx_descriptors / dpdk.tx_descriptors (default 1024). Over net_memif a frame of the MTU must fit
+// one memif buffer (the vdev's bsize=, default 2048), else EINVAL: DPDK 22.11's memif chaining several
+// buffers per frame delivered frames twice and crashed in its receive burst.
 #pragma once
 
 #include <cstdint>
