@@ -39,7 +39,7 @@ struct config {
 
     // inetstack_config.*
     uint32_t mtu = 1500;
-    uint32_t mss = 1460;
+    uint32_t mss = 0; ///< 0 (not given): the MTU less 40 bytes of IPv4 and TCP headers
     std::map<std::string, std::string> arp_table; ///< MAC -> IPv4, as written
 
     // demi.* (Demi's own keys)

@@ -28,7 +28,8 @@ using demi::buffer;
 
 demi::rt::config base_config() {
     demi::rt::config cfg;
-    cfg.eal_init = {"--vdev=net_ring0"};
+    // net_ring1: a second port, for a jumbo MTU (JumboMtuOnAPortWithoutMtuSetting).
+    cfg.eal_init = {"--vdev=net_ring0", "--vdev=net_ring1"};
     // run_catnip_test.sh names the EAL's runtime directory, to remove it afterwards.
     if (const char *p = std::getenv("DEMI_CATNIP_TEST_PREFIX")) cfg.eal_init.push_back(std::string("--file-prefix=") + p);
     cfg.raw["dpdk.link_wait_ms"] = "100";
@@ -151,6 +152,46 @@ TEST_F(Catnip, DeviceBasics) {
     EXPECT_TRUE(dev_->link_up());
     // net_ring reports no checksum offload: everything stays in software.
     EXPECT_EQ(dev_->caps(), demi::phy::checksum_caps{});
+}
+
+// net_ring, like net_memif, has no MTU operation (rte_eth_dev_set_mtu is ENOTSUP) and takes frames of
+// any length: a 9000-byte MTU is the stack's, and a 9014-byte frame goes round in one mbuf.
+TEST(CatnipJumbo, JumboMtuOnAPortWithoutMtuSetting) {
+    demi::rt::config cfg = base_config();
+    cfg.mtu = 9000;
+    cfg.raw["dpdk.port_id"] = "1";
+    cfg.raw["dpdk.mbuf_count"] = "255";
+    cfg.raw["dpdk.mbuf_cache"] = "32";
+    auto p = mbuf_pool::create(cfg);
+    ASSERT_TRUE(p) << std::strerror(p.code());
+    auto d = dpdk_device::open(cfg, **p);
+    ASSERT_TRUE(d) << std::strerror(d.code());
+    dpdk_device &dev = **d;
+    EXPECT_EQ(dev.port_id(), 1u);
+    EXPECT_EQ(dev.mtu(), 9000u);
+    auto b = (*p)->alloc(9014);
+    ASSERT_TRUE(b);
+    EXPECT_NE(mbuf_pool::mbuf_of(*b), nullptr); // one mbuf holds a whole frame
+    fill(*b, 9);
+    std::vector<std::byte> want(b->bytes().begin(), b->bytes().end());
+    buffer frames[1] = {std::move(*b)};
+    ASSERT_EQ(dev.transmit(frames), 1u);
+    EXPECT_EQ(dev.stats().tx_oversize_drops, 0u);
+    buffer got[4];
+    ASSERT_EQ(dev.receive(got), 1u);
+    ASSERT_EQ(got[0].size(), want.size());
+    EXPECT_EQ(std::memcmp(got[0].data(), want.data(), want.size()), 0);
+    got[0].reset();
+    // Larger than the MTU: taken and dropped, as on port 0.
+    auto big = (*p)->alloc(9015);
+    ASSERT_TRUE(big);
+    fill(*big, 10);
+    frames[0] = std::move(*big);
+    ASSERT_EQ(dev.transmit(frames), 1u);
+    EXPECT_EQ(dev.stats().tx_oversize_drops, 1u);
+    EXPECT_EQ(dev.receive(got), 0u);
+    d->reset(); // the port goes before its pool
+    EXPECT_EQ((*p)->available(), (*p)->count());
 }
 
 TEST_F(Catnip, MbufFrameGoesOutWithoutCopy) {

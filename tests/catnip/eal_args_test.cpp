@@ -1,8 +1,10 @@
-// catnip: the EAL's argv from configuration and environment (eal_arguments, a pure function; no EAL).
+// catnip: the EAL's argv from configuration and environment (eal_arguments, a pure function; no EAL),
+// and the memif buffer size read from a vdev's arguments (memif_buffer_size).
 #include <gtest/gtest.h>
 
 #include <algorithm>
 
+#include "libos/catnip/dpdk_device.hpp"
 #include "libos/catnip/eal.hpp"
 
 namespace {
@@ -82,6 +84,17 @@ TEST(CatnipEalArgs, LogLevelFollowsDemiLog) {
     EXPECT_TRUE(has(eal_arguments(cfg, e), "--log-level=6"));
     e.log_level = demi::log::level::off;
     EXPECT_TRUE(has(eal_arguments(cfg, e), "--log-level=4"));
+}
+
+TEST(CatnipMemif, BufferSizeFromTheVdevArguments) {
+    using demi::catnip::detail::memif_buffer_size;
+    EXPECT_EQ(memif_buffer_size(""), 2048u); // memif's default
+    EXPECT_EQ(memif_buffer_size("role=server,socket=/tmp/m.sock,socket-abstract=no"), 2048u);
+    EXPECT_EQ(memif_buffer_size("role=client,bsize=9216,socket=/tmp/m.sock"), 9216u);
+    EXPECT_EQ(memif_buffer_size("bsize=4096"), 4096u);
+    EXPECT_EQ(memif_buffer_size("bsize=1024,bsize=16384"), 16384u); // the last one counts
+    EXPECT_EQ(memif_buffer_size("xbsize=9216,rbsize=1"), 2048u);      // other keys
+    EXPECT_EQ(memif_buffer_size("bsize=,bsize=12ab"), 2048u);         // not numbers: ignored
 }
 
 } // namespace

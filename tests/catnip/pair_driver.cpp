@@ -347,7 +347,7 @@ int run_host(dpdk_device &dev, const options &o, const demi::wire::ethernet_addr
             const bool open = k->current_state() != demi::net::tcp::state::syn_sent;
             while (open && sent < o.bytes) {
                 const size_t n = std::min<size_t>(16 * 1024, o.bytes - sent);
-                if (k->send_queued() != 0 && k->send_space() < n) break;
+                if (!k->can_take(n)) break;
                 auto b = g_pool->alloc(n, 128);
                 if (!b) break;
                 auto *p = reinterpret_cast<unsigned char *>(b->data());

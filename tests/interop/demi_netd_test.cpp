@@ -264,7 +264,7 @@ int run(const options &opt) {
             const bool open = k->current_state() != demi::net::tcp::state::syn_sent;
             while (open && moved < total) {
                 const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(64 * 1024, total - moved));
-                if (k->send_queued() != 0 && k->send_space() < n) break;
+                if (!k->can_take(n)) break;
                 auto b = demi::mem::heap_allocate(n, 128);
                 if (!b) {
                     std::fprintf(stderr, "demi-netd-test: out of memory\n");

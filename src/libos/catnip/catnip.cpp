@@ -35,7 +35,22 @@ result<buffer> pool_alloc(std::size_t size, std::size_t headroom) noexcept {
 class port_lease final : public phy::device {
 public:
     explicit port_lease(dpdk_device &d) noexcept : dev_(d) {}
-    ~port_lease() override { state().leased = false; }
+    ~port_lease() override {
+        const dpdk_device_stats &d = dev_.stats();
+        const mbuf_pool_stats &p = dev_.pool().stats();
+        DEMI_LOG(info, "catnip",
+                 "port %u: rx %llu frames (multi-segment drops %llu, bad checksum drops %llu), tx %llu frames "
+                 "(zero-copy %llu, indirect %llu, copies %llu), tx ring full %llu, pool exhausted on tx %llu, "
+                 "oversize drops %llu; pool: %llu mbuf allocs, %llu heap allocs, exhausted %llu, %u of %u free",
+                 dev_.port_id(), (unsigned long long)d.rx_frames, (unsigned long long)d.rx_multiseg_drops,
+                 (unsigned long long)d.rx_bad_checksum_drops, (unsigned long long)d.tx_frames,
+                 (unsigned long long)d.tx_zero_copy, (unsigned long long)d.tx_indirect,
+                 (unsigned long long)d.tx_copies, (unsigned long long)d.tx_full,
+                 (unsigned long long)d.tx_pool_exhausted, (unsigned long long)d.tx_oversize_drops,
+                 (unsigned long long)p.mbuf_allocs, (unsigned long long)p.heap_allocs,
+                 (unsigned long long)p.exhausted, dev_.pool().available(), dev_.pool().count());
+        state().leased = false;
+    }
     size_t transmit(std::span<buffer> frames) noexcept override { return dev_.transmit(frames); }
     size_t receive(std::span<buffer> out) noexcept override { return dev_.receive(out); }
     [[nodiscard]] wire::ethernet_address mac() const noexcept override { return dev_.mac(); }

@@ -1,6 +1,8 @@
 // The ethdev device (see dpdk_device.hpp).
 #include "libos/catnip/dpdk_device.hpp"
 
+#include <rte_dev.h>
+#include <rte_devargs.h>
 #include <rte_errno.h>
 #include <rte_ethdev.h>
 #include <rte_ip.h>
@@ -83,9 +85,28 @@ result<std::unique_ptr<dpdk_device>> dpdk_device::open(const rt::config &cfg, mb
     }
     std::uint16_t cur_mtu = 0;
     if (rte_eth_dev_get_mtu(port, &cur_mtu) != 0 || cur_mtu != mtu) {
-        if (int r = rte_eth_dev_set_mtu(port, static_cast<std::uint16_t>(mtu)); r != 0) {
+        if (int r = rte_eth_dev_set_mtu(port, static_cast<std::uint16_t>(mtu)); r == -ENOTSUP) {
+            // The PMD has no MTU of its own (net_memif, net_ring: frames of any length pass, memif chains
+            // its buffers; ethdev's max_rx_pktlen of 1514 for them describes nothing they enforce). The
+            // MTU is then the stack's alone; mbufs hold a whole frame (checked above).
+            DEMI_LOG(info, "catnip", "port %u (%s) has no MTU setting: MTU %u is the stack's", port, drv, mtu);
+        } else if (r != 0) {
             DEMI_LOG(error, "catnip", "port %u (%s) refuses MTU %u (inetstack_config.mtu): %s (port MTU %u..%u)", port,
                      drv, mtu, rte_strerror(-r), info.min_mtu, info.max_mtu);
+            return error(EINVAL);
+        }
+    }
+
+    // net_memif copies a frame into buffers of bsize bytes (default 2048), chaining several for a longer
+    // one; DPDK 22.11's memif then delivered some frames twice and crashed in its receive path (seen
+    // here at MTU 9000 with the default bsize). So a frame must fit one memif buffer.
+    if (std::strcmp(drv, "net_memif") == 0) {
+        const rte_devargs *da = info.device != nullptr ? rte_dev_devargs(info.device) : nullptr;
+        const std::uint32_t bsize = detail::memif_buffer_size(da != nullptr && da->args != nullptr ? da->args : "");
+        if (mtu + 14 > bsize) {
+            DEMI_LOG(error, "catnip", "port %u (%s): a frame of MTU %u (%u bytes) does not fit one memif buffer of %u bytes: "
+                     "give the vdev bsize=%u or more (memif's chained buffers are not reliable in DPDK 22.11)",
+                     port, drv, mtu, mtu + 14, bsize, mtu + 14);
             return error(EINVAL);
         }
     }
@@ -299,6 +320,27 @@ size_t dpdk_device::transmit(std::span<buffer> frames) noexcept {
 }
 
 namespace detail {
+
+std::uint32_t memif_buffer_size(std::string_view devargs) noexcept {
+    std::uint32_t bsize = 2048; // memif's default (ETH_MEMIF_DEFAULT_PKT_BUFFER_SIZE)
+    while (!devargs.empty()) {
+        const std::size_t comma = devargs.find(',');
+        const std::string_view kv = devargs.substr(0, comma);
+        devargs = comma == std::string_view::npos ? std::string_view{} : devargs.substr(comma + 1);
+        if (kv.substr(0, 6) != "bsize=") continue;
+        std::uint64_t v = 0;
+        bool ok = kv.size() > 6;
+        for (char c : kv.substr(6)) {
+            if (c < '0' || c > '9' || v > 0xffffffffu) {
+                ok = false;
+                break;
+            }
+            v = v * 10 + static_cast<std::uint64_t>(c - '0');
+        }
+        if (ok && v <= 0xffffffffu) bsize = static_cast<std::uint32_t>(v);
+    }
+    return bsize;
+}
 
 result<l4_checksums> dpdk_l4_checksums(std::span<const std::byte> frame) noexcept {
     if (frame.size() < 34 || frame[12] != std::byte{0x08} || frame[13] != std::byte{0x00}) return error(EINVAL);

@@ -18,13 +18,17 @@
 //   sets ol_flags and l2_len/l3_len on each IPv4 frame.
 //
 // Keys: dpdk.port_id (default 0), demikernel.local_link_addr (set on the port; EINVAL if the PMD
-// refuses), inetstack_config.mtu (set on the port; EINVAL if refused), dpdk.link_wait_ms (how long
+// refuses), inetstack_config.mtu (set on the port; EINVAL if refused; a PMD without an MTU setting of
+// its own, such as net_memif or net_ring, takes it as is: the MTU is then the stack's alone), dpdk.link_wait_ms (how long
 // open() waits for the link to come up, default 2000; a link still down is logged, not an error),
-// dpdk.rx_descriptors / dpdk.tx_descriptors (default 1024).
+// dpdk.rx_descriptors / dpdk.tx_descriptors (default 1024). Over net_memif a frame of the MTU must fit
+// one memif buffer (the vdev's bsize=, default 2048), else EINVAL: DPDK 22.11's memif chaining several
+// buffers per frame delivered frames twice and crashed in its receive burst.
 #pragma once
 
 #include <cstdint>
 #include <memory>
+#include <string_view>
 
 #include "common/result.hpp"
 #include "libos/catnip/mbuf_pool.hpp"
@@ -98,6 +102,9 @@ struct l4_checksums {
     std::uint16_t full = 0;
 };
 [[nodiscard]] result<l4_checksums> dpdk_l4_checksums(std::span<const std::byte> frame) noexcept;
+/// The buffer size net_memif uses for a vdev's arguments ("role=server,socket=...,bsize=9216"): the
+/// last decimal bsize=, else memif's default 2048. open() refuses an MTU whose frame does not fit it.
+[[nodiscard]] std::uint32_t memif_buffer_size(std::string_view devargs) noexcept;
 } // namespace detail
 
 } // namespace demi::catnip

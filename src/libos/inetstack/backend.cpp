@@ -36,8 +36,11 @@ result<net::host_config> host_config_from(const rt::config &cfg, const phy::devi
     ic.mtu_ = static_cast<uint16_t>(std::min<size_t>(cfg.mtu, dev.mtu()));
     // Checksums the device offloads are left to it (local deliveries get them in software).
     ic.caps_ = phy::stack_checksums(dev.caps());
-    if (cfg.mss < 536 || cfg.mss + 40 > ic.mtu_) {
-        *why = cfg.source + ": inetstack_config.mss: " + std::to_string(cfg.mss) + " does not fit the MTU " +
+    // The MSS: as configured, else what the MTU holds after IPv4 and TCP headers without options (RFC
+    // 9293 §3.7.1), so a jumbo MTU alone gives jumbo segments.
+    const uint32_t mss = cfg.mss != 0 ? cfg.mss : ic.mtu_ - 40u;
+    if (mss < 536 || mss + 40 > ic.mtu_) {
+        *why = cfg.source + ": inetstack_config.mss: " + std::to_string(mss) + " does not fit the MTU " +
                std::to_string(ic.mtu_) + " (and must be at least 536)";
         return error(EINVAL);
     }
@@ -52,7 +55,7 @@ result<net::host_config> host_config_from(const rt::config &cfg, const phy::devi
     }
     ic.allocate_ = alloc;
     auto &tc = hc.tcp_;
-    tc.mss_ = static_cast<uint16_t>(cfg.mss);
+    tc.mss_ = static_cast<uint16_t>(mss);
     tc.nodelay_ = cfg.tcp.nodelay;
     tc.keepalive_ = cfg.tcp.keepalive;
     if (cfg.tcp.keepalive_time_ms > 0) tc.keepalive_idle_ = std::chrono::milliseconds(cfg.tcp.keepalive_time_ms);
@@ -129,6 +132,25 @@ backend::~backend() {
     if (host_.delivering() && drain_limit_ > duration::zero())
         DEMI_LOG(warn, "inetstack", "going away with data or a FIN not yet acknowledged after %lld ms (inetstack_config.drain_ms)",
                  static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(drain_limit_).count()));
+    // The stack's counters, for finding out why a transfer was slow (DEMI_LOG=info).
+    const net::tcp::connection_stats t = host_.tcp_totals();
+    const net::interface_stats &is = host_.iface().stats();
+    const net::host_stats &hs = host_.stats();
+    DEMI_LOG(info, "inetstack",
+             "tcp: segments in %llu out %llu, rejected %llu, retransmits %llu (fast %llu, sack %llu, lost %llu, rescue "
+             "%llu), timeouts %llu, probes %llu, dup acks %llu, out of order %llu (dropped %llu)",
+             (unsigned long long)t.segments_in_, (unsigned long long)t.segments_out_, (unsigned long long)t.rejected_,
+             (unsigned long long)t.retransmits_, (unsigned long long)t.fast_retransmits_,
+             (unsigned long long)t.sack_retransmits_, (unsigned long long)t.lost_retransmits_,
+             (unsigned long long)t.rescue_retransmits_, (unsigned long long)t.timeouts_, (unsigned long long)t.probes_,
+             (unsigned long long)t.dup_acks_, (unsigned long long)t.ooo_segments_, (unsigned long long)t.ooo_dropped_);
+    DEMI_LOG(info, "inetstack",
+             "interface: rx %llu tx %llu frames, tx queue full drops %llu, tx alloc failures %llu, tx backlog drops "
+             "%llu, tcp send failures %llu, bad checksums %llu",
+             (unsigned long long)is.rx_frames_, (unsigned long long)is.tx_frames_,
+             (unsigned long long)is.tx_queue_full_drops_, (unsigned long long)is.tx_alloc_failures_,
+             (unsigned long long)hs.tx_backlog_drops_, (unsigned long long)hs.tcp_send_failures_,
+             (unsigned long long)is.rx_bad_checksum_drops_);
 }
 
 result<std::shared_ptr<rt::queue>> backend::socket(rt::runtime &, int domain, int type, int protocol) {

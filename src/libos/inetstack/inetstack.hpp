@@ -18,7 +18,7 @@ using alloc_fn = net::buffer_allocator;
 /// The backend over `dev` (which it owns), configured by `cfg`:
 ///   demikernel.local_ipv4_addr   required: EINVAL, with a message naming the key, when missing
 ///   demikernel.local_link_addr   the interface's MAC (default: the device's)
-///   inetstack_config.mtu / .mss  the IPv4 MTU and the TCP MSS
+///   inetstack_config.mtu / .mss  the IPv4 MTU (default 1500) and the TCP MSS (default: MTU - 40)
 ///   inetstack_config.arp_table   static ARP entries (MAC -> IPv4)
 ///   tcp_socket_options.*         nodelay, keepalive (time_millis, interval), linger
 /// `alloc` gives the buffers of pops and of frames the stack builds (nullptr: the heap).

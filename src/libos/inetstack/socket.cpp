@@ -197,7 +197,7 @@ bool tcp_socket::wake(rt::scheduler &s) {
             ready = ready || (k->current_state() != net::tcp::state::syn_sent &&
                               k->current_state() != net::tcp::state::syn_received);
         else
-            ready = ready || k->send_queued() == 0 || k->send_space() >= push_need_;
+            ready = ready || k->can_take(push_need_);
         if (ready) {
             writers_.notify_all(s);
             woke = true;

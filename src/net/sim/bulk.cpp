@@ -122,7 +122,7 @@ bulk_result run_bulk(const bulk_params &p) {
             const auto *k = server.connection(*s);
             if (k == nullptr) break;
             const std::size_t n = std::min<std::size_t>(echo_out.size(), p.chunk_);
-            if (k->send_queued() != 0 && k->send_space() < n) break;
+            if (!k->can_take(n)) break;
             auto b = mem::heap_allocate(n, 128);
             if (!b) {
                 r.failure_ = "out of memory";
@@ -170,7 +170,7 @@ bulk_result run_bulk(const bulk_params &p) {
         while (!client_closed && sent < p.bytes_) {
             const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(p.chunk_, p.bytes_ - sent));
             if (client.connection(c) == nullptr) break;
-            if (client.connection(c)->send_queued() != 0 && client.connection(c)->send_space() < n) break;
+            if (!client.connection(c)->can_take(n)) break;
             auto b = mem::heap_allocate(n, 128);
             if (!b) {
                 r.failure_ = "out of memory";

@@ -39,6 +39,13 @@ void add_stats(tcp::connection_stats &to, const tcp::connection_stats &s) noexce
     to.dup_acks_ += s.dup_acks_;
     to.ooo_segments_ += s.ooo_segments_;
     to.ooo_dropped_ += s.ooo_dropped_;
+    to.sack_recoveries_ += s.sack_recoveries_;
+    to.sack_retransmits_ += s.sack_retransmits_;
+    to.lost_retransmits_ += s.lost_retransmits_;
+    to.rescue_retransmits_ += s.rescue_retransmits_;
+    to.probes_ += s.probes_;
+    to.challenge_acks_suppressed_ += s.challenge_acks_suppressed_;
+    to.syn_data_ += s.syn_data_;
     to.fast_path_ += s.fast_path_;
 }
 

@@ -129,8 +129,7 @@ public:
     [[nodiscard]] net::interface &iface() noexcept { return iface_; }
     [[nodiscard]] const net::interface &iface() const noexcept { return iface_; }
     [[nodiscard]] const host_stats &stats() const noexcept { return stats_; }
-    /// Sums of every live connection's counters plus those of reclaimed ones (the connection_stats fields
-    /// segments_in_ to ooo_dropped_; fields added to connection_stats later are not summed yet).
+    /// Sums of every live connection's counters plus those of reclaimed ones (every connection_stats field).
     [[nodiscard]] tcp::connection_stats tcp_totals() const noexcept;
     /// True while the host still owes the network something: a connection with data not yet
     /// acknowledged or a FIN not yet acknowledged (FIN-WAIT-1, CLOSING, LAST-ACK), or frames the device

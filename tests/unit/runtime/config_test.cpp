@@ -114,7 +114,7 @@ TEST(config_test, defaults_for_empty_text) {
     EXPECT_FALSE(c.tcp.keepalive);
     EXPECT_FALSE(c.tcp.linger);
     EXPECT_EQ(c.mtu, 1500u);
-    EXPECT_EQ(c.mss, 1460u);
+    EXPECT_EQ(c.mss, 0u); // from the MTU (inetstack: MTU - 40)
     EXPECT_TRUE(c.arp_table.empty());
 }
 

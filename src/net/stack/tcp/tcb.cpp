@@ -153,9 +153,7 @@ result<void> connection::push(buffer b) {
     if (state_ == state::listen) return demi::error(ENOTCONN);
     if (fin_queued_) return demi::error(EPIPE); // RFC 9293 §3.10.2: no SEND after CLOSE
     if (b.empty()) return demi::error(EINVAL);
-    // A bounded send buffer; an empty one takes any single push so that pushes larger than the
-    // buffer still make progress.
-    if (send_queued_ != 0 && send_queued_ + b.size() > cfg_.send_buffer_) return demi::error(EAGAIN);
+    if (!can_take(b.size())) return demi::error(EAGAIN); // a bounded send buffer (see can_take)
     if (b.size() > 0x7fffffff) return demi::error(EINVAL);
     send_queued_ += b.size();
     send_q_.push_back({std::move(b), 0});

@@ -174,10 +174,17 @@ public:
 
     // ---- user calls (tcb.cpp; RFC 9293 §3.10.2-3.10.5) ----
 
-    /// Queues `b` for sending. EAGAIN when it does not fit the send buffer (an empty buffer takes one
-    /// push of any size, so a large push can always progress); EPIPE after close(); ENOTCONN when
+    /// Queues `b` for sending. EAGAIN unless can_take(b.size()); EPIPE after close(); ENOTCONN when
     /// closed. The push completes (pushes_completed() counts it) when all its bytes are acknowledged.
     result<void> push(buffer b);
+    /// Whether a push of n octets is taken now: when it fits the send buffer, or when at most half
+    /// the buffer is queued (so a push larger than the buffer, or than its free half, always
+    /// progresses, and is taken while the previous data is still in flight: waiting for the buffer to
+    /// empty would drain the pipe before every such push, and its tail's delayed ACK would stall the
+    /// stream until a tail loss probe). Queued octets stay below half the buffer plus one push.
+    [[nodiscard]] bool can_take(std::size_t n) const noexcept {
+        return send_queued_ + n <= cfg_.send_buffer_ || send_queued_ <= cfg_.send_buffer_ / 2;
+    }
     /// Copies in-order received data into `out`; returns the octets copied.
     std::size_t recv(std::span<std::byte> out);
     /// Without a copy: up to `max` octets of the in-order data at the front when they are kept by

@@ -433,6 +433,22 @@ TEST(inetstack_config, local_address_is_required_and_keys_are_checked) {
     cfg.arp_table.erase("nonsense");
     cfg.mss = 1480; // does not fit a 1500-byte MTU with 40 bytes of headers
     EXPECT_EQ(make_backend(cfg, dev()).code(), EINVAL);
+    // Not given, the MSS follows the MTU (IPv4 and TCP headers without options: 40 bytes).
+    cfg.mss = 0;
+    std::string why;
+    auto d = dev();
+    for (uint32_t mtu : {1500u, 1000u}) {
+        cfg.mtu = mtu;
+        auto hc = host_config_from(cfg, *d, nullptr, &why);
+        ASSERT_TRUE(hc.has_value()) << why;
+        EXPECT_EQ(hc->tcp_.mss_, mtu - 40);
+    }
+    cfg.mss = 600; // given: as given
+    auto hc = host_config_from(cfg, *d, nullptr, &why);
+    ASSERT_TRUE(hc.has_value()) << why;
+    EXPECT_EQ(hc->tcp_.mss_, 600u);
+    cfg.mtu = 1500;
+    cfg.mss = 0;
     // Without a NIC the address defaults to 127.0.0.1.
     auto lo = make_loopback(rt::config{});
     ASSERT_TRUE(lo.has_value());

@@ -116,6 +116,22 @@ TEST_F(established_state, oversize_push_into_empty_buffer_accepted) {
     EXPECT_TRUE(push(filled(500)));
 }
 
+TEST_F(established_state, oversize_push_taken_while_at_most_half_the_buffer_is_queued) {
+    // Taken before the buffer empties, so the pipe does not drain before each large push.
+    cfg_.send_buffer_ = 100;
+    established();
+    ASSERT_TRUE(push(filled(50))); // half the buffer queued
+    EXPECT_TRUE(push(filled(500)));
+    EXPECT_EQ(conn_->send_queued(), 550u);
+    EXPECT_EQ(push(filled(1)).code(), EAGAIN);
+    // Acknowledging 500 leaves 50 queued: at most half, a large push goes in again.
+    dispatch();
+    send(seg(f::ack, R, S + 500));
+    EXPECT_EQ(conn_->send_queued(), 50u);
+    EXPECT_TRUE(push(filled(300)));
+    EXPECT_EQ(push(filled(1)).code(), EAGAIN);
+}
+
 TEST_F(established_state, empty_push_rejected) {
     established();
     EXPECT_EQ(conn_->push(buffer()).code(), EINVAL);
