@@ -80,11 +80,12 @@ udp_frame=$((SIZE + 42))
 if (( tcp_frame < 60 )); then tcp_frame=60; fi
 if (( udp_frame < 60 )); then udp_frame=60; fi
 echo "=== raw DPDK over memif: dpdk_rawping <-> dpdk-testpmd macswap ($SIZE B, $tcp_frame B and $udp_frame B frames)"
-testpmd_server
-raw 1
-raw 1 "$tcp_frame"
-raw 1 "$udp_frame"
-stop_all
+# One rawping per testpmd: testpmd's memif server does not survive a client going away.
+for frame in "$SIZE" "$tcp_frame" "$udp_frame"; do
+    testpmd_server
+    raw 1 "$frame"
+    stop_all
+done
 
 # ---- 2. catnip over memif ----
 catnip_pair() { # label, extra demi-perf args...
