@@ -205,10 +205,18 @@ result<buffer> backend::alloc(size_t size) {
     return allocate(size, mem::default_headroom);
 }
 
+void backend::flush_push(rt::runtime &rt, time_point now) {
+    if (rt.tokens().done_count() == 0)
+        flush(now);
+    else
+        output_pending_ = true;
+}
+
 bool backend::poll(rt::runtime &rt, duration max_block) {
     const time_point now = rt.sched().now();
     const auto &st = host_.iface().stats();
     const uint64_t before = st.rx_frames_ + st.tx_frames_ + st.local_delivered_;
+    if (output_pending_) flush(now); // pushes of the last burst go first
     host_.receive(now);
     host_.poll(now);
     bool worked = st.rx_frames_ + st.tx_frames_ + st.local_delivered_ != before;

@@ -40,9 +40,17 @@ public:
     /// TCP ports taken by bound sockets (listening or about to be): bind's EADDRINUSE, ephemeral picks.
     result<uint16_t> take_tcp_port(uint16_t port);
     void release_tcp_port(uint16_t port) noexcept;
-    /// Runs the stack's output now (after a push or a close), so frames leave at once rather than at
-    /// the next poll: a pushed buffer is on its way when its push completes.
-    void flush(time_point now) { host_.poll(now); }
+    /// Runs the stack's output now (after a close, a connect), so frames leave at once rather than at
+    /// the next poll.
+    void flush(time_point now) {
+        output_pending_ = false;
+        host_.poll(now);
+    }
+    /// After a push: the frames leave at once when the application has no other completion to take
+    /// (a request-response exchange: the reply goes now); otherwise at the start of the next poll,
+    /// which comes when the application waits for something not yet done — so the replies to a burst
+    /// of requests leave as one burst of frames rather than one device call each.
+    void flush_push(rt::runtime &rt, time_point now);
 
     /// Buffers of `size` bytes from the I/O allocator, with no headroom need.
     result<buffer> allocate(size_t size, size_t headroom = 0) noexcept;
@@ -55,6 +63,7 @@ private:
     alloc_fn alloc_;
     mem::block_pool pool_; // serves allocate() when no allocator was given (one malloc per pop otherwise)
     bool may_sleep_;
+    bool output_pending_ = false; // a push left its frames for the next poll (flush_push)
     duration drain_limit_; // inetstack_config.drain_ms: how long the destructor keeps delivering
     std::vector<inetstack::socket *> sockets_;
     std::set<uint16_t> tcp_ports_;

@@ -335,7 +335,7 @@ result<void> tcp_socket::push(rt::runtime &rt, op_start &op, const buffer &data)
         int err = 0;
         if (try_send(data, &err) || err != 0) {
             ++push_serving_;
-            if (err == 0) be_->flush(rt.sched().now());
+            if (err == 0) be_->flush_push(rt, rt.sched().now());
             op.complete(err != 0 ? failed(opcode::push, err) : succeeded(opcode::push));
             return ok();
         }
@@ -356,7 +356,7 @@ op_task tcp_socket::push_later(rt::runtime &rt, std::shared_ptr<tcp_socket> self
         int err = 0;
         if (self->try_send(data, &err) || err != 0) {
             ++self->push_serving_;
-            if (err == 0) self->be_->flush(rt.sched().now());
+            if (err == 0) self->be_->flush_push(rt, rt.sched().now());
             self->writers_.notify_all(rt.sched()); // the next push in line
             co_return err != 0 ? failed(opcode::push, err) : succeeded(opcode::push);
         }
@@ -473,10 +473,10 @@ result<void> udp_socket::pushto(rt::runtime &rt, op_start &op, const buffer &dat
 result<void> udp_socket::send(rt::runtime &rt, op_start &op, const buffer &data, const sockaddr_in &to) {
     if (data.size() > 65507) return error(EMSGSIZE);
     if (to.sin_port == 0) return error(EINVAL);
-    // The stack takes the datagram at once (copying it unless the application let go of the buffer)
-    // and the frame leaves now (flush), so a completed push is on its way.
+    // The stack takes the datagram at once (copying it unless the application let go of the buffer);
+    // the frame leaves now, or with the rest of a burst at the next poll (backend::flush_push).
     auto r = be_->host().iface().udp_sendto(rt.sched().now(), id_, {addr_of(to), ntohs(to.sin_port)}, data);
-    if (r) be_->flush(rt.sched().now());
+    if (r) be_->flush_push(rt, rt.sched().now());
     op.complete(r ? succeeded(opcode::push) : failed(opcode::push, r.code()));
     return ok();
 }
