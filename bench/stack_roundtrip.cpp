@@ -206,7 +206,8 @@ int main(int argc, char **argv) {
         completion c = server.wait(e.server_pop);
         e.server_pop = server.pop(e.sq);
         const qtoken cp = client.pop(e.cq);
-        (void)(o.udp ? server.pushto(e.sq, c.data, e.client_addr) : server.push(e.sq, c.data));
+        const qtoken back = o.udp ? server.pushto(e.sq, c.data, e.client_addr) : server.push(e.sq, c.data);
+        (void)server.wait(back);
         pump(client, server, [&] { return done(client, cp); });
         (void)client.wait(fp);
         (void)client.wait(cp);

@@ -196,7 +196,7 @@ void host::on_tcp(time_point now, const wire::ipv4_repr &ip, const buffer &segme
             // RFC 1122 §4.2.3.2, RFC 5681 §4.2: an ACK for at least every second full-sized segment.
             // One device batch may hold many segments of this connection; send what is due now
             // instead of one stretch ACK for the whole batch at the next poll.
-            if (auto at = e->conn_.poll_at(); at && *at <= now) {
+            if (e->conn_.due(now)) {
                 const tcp::four_tuple ct = e->conn_.tuple();
                 e->conn_.dispatch(
                     now, [&](const wire::tcp_repr &r, std::span<const std::byte>) { send_segment(now, ct, r, e); });

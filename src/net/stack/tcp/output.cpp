@@ -260,20 +260,33 @@ void connection::dispatch_impl(time_point now, emitter &e) {
     if (ack_now_ || challenge_ack_) send_segment(now, e, flag::ack, snd_nxt_, {});
 }
 
+bool connection::has_work_now() const noexcept {
+    return ack_now_ || challenge_ack_ || fast_retx_pending_ || keepalive_probe_ || probe_pending_ ||
+           (sack_recovering() && sack_next_seg()) ||
+           ((state_ == state::syn_sent || state_ == state::syn_received) && snd_nxt_ == iss_) ||
+           next_data_len() > 0 ||
+           ((state_ == state::fin_wait_1 || state_ == state::closing || state_ == state::last_ack) && fin_queued_ &&
+            snd_nxt_ == data_end());
+}
+
 std::optional<time_point> connection::poll_at() const noexcept {
     if (rst_seq_) return time_point::min();
     if (state_ == state::closed) return std::nullopt;
-    const bool now_work = ack_now_ || challenge_ack_ || fast_retx_pending_ || keepalive_probe_ || probe_pending_ ||
-                          (sack_recovering() && sack_next_seg()) ||
-                          ((state_ == state::syn_sent || state_ == state::syn_received) && snd_nxt_ == iss_) ||
-                          next_data_len() > 0 ||
-                          ((state_ == state::fin_wait_1 || state_ == state::closing || state_ == state::last_ack) &&
-                           fin_queued_ && snd_nxt_ == data_end());
-    if (now_work) return time_point::min();
+    if (has_work_now()) return time_point::min();
     std::optional<time_point> at;
-    for (const auto &t : {rto_at_, persist_at_, delack_at_, time_wait_at_, keepalive_at_, probe_at_})
-        if (t && (!at || *t < *at)) at = t;
+    for (const std::optional<time_point> *t : {&rto_at_, &persist_at_, &delack_at_, &time_wait_at_, &keepalive_at_, &probe_at_})
+        if (*t && (!at || **t < *at)) at = *t;
     return at;
+}
+
+bool connection::due(time_point now) const noexcept {
+    // poll_at() <= now, without computing the minimum: the timers first (a compare each), then the
+    // work that needs no timer.
+    if (rst_seq_) return true;
+    if (state_ == state::closed) return false;
+    for (const std::optional<time_point> *t : {&rto_at_, &persist_at_, &delack_at_, &time_wait_at_, &keepalive_at_, &probe_at_})
+        if (*t && **t <= now) return true;
+    return has_work_now();
 }
 
 } // namespace demi::net::tcp

@@ -171,6 +171,8 @@ public:
     /// The next time dispatch() has work to do by the clock; none when only a segment or a user call
     /// can change anything. Earlier than now when a segment is waiting to go.
     [[nodiscard]] std::optional<time_point> poll_at() const noexcept;
+    /// Whether dispatch() has work at `now` (poll_at() <= now, more cheaply).
+    [[nodiscard]] bool due(time_point now) const noexcept;
 
     // ---- user calls (tcb.cpp; RFC 9293 §3.10.2-3.10.5) ----
 
@@ -313,6 +315,8 @@ private:
     [[nodiscard]] std::uint32_t seg_mss() const noexcept {
         return sack_ok_ && !ooo_.empty() ? eff_mss() - sack_option_len() : eff_mss();
     }
+    /// Something to send now that no timer decides (an ACK owed, data the windows allow, a FIN...).
+    [[nodiscard]] bool has_work_now() const noexcept;
     /// Octets of the SACK option send_segment would add now (0 without blocks).
     [[nodiscard]] std::uint32_t sack_option_len() const noexcept;
 
