@@ -27,6 +27,7 @@ struct frame_cache {
     };
     node *free[classes] = {};
     uint32_t count[classes] = {};
+    bool gone = false; // destroyed (thread exit): frames freed later go to the global allocator
 
     frame_cache() = default;
     frame_cache(const frame_cache &) = delete;
@@ -34,6 +35,7 @@ struct frame_cache {
     ~frame_cache() {
         for (node *&head : free)
             while (head != nullptr) ::operator delete(std::exchange(head, head->next));
+        gone = true;
     }
     static size_t class_of(size_t n) noexcept { return (n + granule - 1) / granule - 1; }
 };
@@ -57,6 +59,7 @@ void *op_task::frame_alloc(size_t n) {
     const size_t c = frame_cache::class_of(n);
     if (!recycle_frames || c >= frame_cache::classes) return ::operator new(n);
     frame_cache &fc = frames;
+    if (fc.gone) return ::operator new((c + 1) * frame_cache::granule);
     if (frame_cache::node *f = fc.free[c]) {
         fc.free[c] = f->next;
         --fc.count[c];
@@ -72,7 +75,7 @@ void op_task::frame_free(void *p, size_t n) noexcept {
         return;
     }
     frame_cache &fc = frames;
-    if (fc.count[c] >= frame_cache::keep) {
+    if (fc.gone || fc.count[c] >= frame_cache::keep) {
         ::operator delete(p);
         return;
     }
