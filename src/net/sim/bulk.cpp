@@ -75,6 +75,20 @@ double bulk_result::goodput_mbps() const noexcept {
     return secs > 0 ? static_cast<double>(received_) * 8 / secs / 1e6 : 0;
 }
 
+namespace {
+// Checks `data` against the pattern at `offset`; on a difference, says where in *failure.
+bool matches_pattern(const char *what, std::uint64_t seed, std::uint64_t offset, std::span<const std::byte> data,
+                     std::string *failure) {
+    const std::size_t bad = check_pattern(seed, offset, data);
+    if (bad == data.size()) return true;
+    char buf[96];
+    std::snprintf(buf, sizeof buf, "%s differs from the pattern at offset %llu", what,
+                  static_cast<unsigned long long>(offset + bad));
+    *failure = buf;
+    return false;
+}
+} // namespace
+
 bulk_result run_bulk(const bulk_params &p) {
     bulk_result r;
     simulator sim(p.seed_);
@@ -152,14 +166,7 @@ bulk_result run_bulk(const bulk_params &p) {
                 r.failure_ = "the echo ended early";
                 return false;
             }
-            const std::size_t bad = check_pattern(p.seed_, r.echoed_, std::span(echo_buf).first(*got));
-            if (bad != *got) {
-                char buf[96];
-                std::snprintf(buf, sizeof buf, "echo differs from the pattern at offset %llu",
-                              static_cast<unsigned long long>(r.echoed_ + bad));
-                r.failure_ = buf;
-                return false;
-            }
+            if (!matches_pattern("echo", p.seed_, r.echoed_, std::span(echo_buf).first(*got), &r.failure_)) return false;
             r.echoed_ += *got;
         }
         return true;
@@ -228,14 +235,7 @@ bulk_result run_bulk(const bulk_params &p) {
                 (void)server.close(*s);
                 break;
             }
-            const std::size_t bad = check_pattern(p.seed_, r.received_, std::span(rbuf).first(*got));
-            if (bad != *got) {
-                char buf[96];
-                std::snprintf(buf, sizeof buf, "data differs from the pattern at offset %llu",
-                              static_cast<unsigned long long>(r.received_ + bad));
-                r.failure_ = buf;
-                return true;
-            }
+            if (!matches_pattern("data", p.seed_, r.received_, std::span(rbuf).first(*got), &r.failure_)) return true;
             r.received_ += *got;
             if (p.echo_) echo_out.insert(echo_out.end(), rbuf.begin(), rbuf.begin() + static_cast<std::ptrdiff_t>(*got));
         }
