@@ -176,21 +176,25 @@ result<completion> runtime::wait(qtoken qt, timeout limit) {
 
 result<completion> runtime::wait_any(std::span<const qtoken> qts, size_t *index, timeout limit) {
     if (qts.empty() || index == nullptr) return error(EINVAL);
-    for (qtoken qt : qts) {
-        auto *s = tokens_.find(qt);
-        if (s == nullptr || s->waiter) return error(EINVAL);
-    }
+    // One pass checks every token and notes the first done one (the common case in a burst: no poll).
     size_t found = qts.size();
-    auto done = [&] {
-        for (size_t i = 0; i < qts.size(); ++i)
-            if (tokens_.at(token_table::index_of(qts[i])).done) {
-                found = i;
-                return true;
-            }
-        return false;
-    };
-    auto r = drive(limit, done);
-    if (!r) return r.err();
+    for (size_t i = 0; i < qts.size(); ++i) {
+        auto *s = tokens_.find(qts[i]);
+        if (s == nullptr || s->waiter) return error(EINVAL);
+        if (found == qts.size() && s->done) found = i;
+    }
+    if (found == qts.size()) {
+        auto done = [&] {
+            for (size_t i = 0; i < qts.size(); ++i)
+                if (tokens_.at(token_table::index_of(qts[i])).done) {
+                    found = i;
+                    return true;
+                }
+            return false;
+        };
+        auto r = drive(limit, done);
+        if (!r) return r.err();
+    }
     *index = found;
     return tokens_.consume(token_table::index_of(qts[found]));
 }

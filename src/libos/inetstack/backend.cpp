@@ -206,7 +206,7 @@ result<buffer> backend::alloc(size_t size) {
 }
 
 void backend::flush_push(rt::runtime &rt, time_point now) {
-    if (rt.tokens().done_count() == 0)
+    if (rt.tokens().done_count() == 0 || ++deferred_pushes_ >= max_deferred_pushes)
         flush(now);
     else
         output_pending_ = true;

@@ -44,13 +44,17 @@ public:
     /// the next poll.
     void flush(time_point now) {
         output_pending_ = false;
+        deferred_pushes_ = 0;
         host_.poll(now);
     }
     /// After a push: the frames leave at once when the application has no other completion to take
     /// (a request-response exchange: the reply goes now); otherwise at the start of the next poll,
     /// which comes when the application waits for something not yet done — so the replies to a burst
-    /// of requests leave as one burst of frames rather than one device call each.
+    /// of requests leave as one burst of frames rather than one device call each. At most
+    /// `max_deferred_pushes` pushes wait so (an application holding a completion it never takes
+    /// still gets its frames out a burst at a time).
     void flush_push(rt::runtime &rt, time_point now);
+    static constexpr uint32_t max_deferred_pushes = 32; // a device burst
 
     /// Buffers of `size` bytes from the I/O allocator, with no headroom need.
     result<buffer> allocate(size_t size, size_t headroom = 0) noexcept;
@@ -64,6 +68,7 @@ private:
     mem::block_pool pool_; // serves allocate() when no allocator was given (one malloc per pop otherwise)
     bool may_sleep_;
     bool output_pending_ = false; // a push left its frames for the next poll (flush_push)
+    uint32_t deferred_pushes_ = 0; // pushes since the last flush whose frames wait for it
     duration drain_limit_; // inetstack_config.drain_ms: how long the destructor keeps delivering
     std::vector<inetstack::socket *> sockets_;
     std::set<uint16_t> tcp_ports_;

@@ -475,8 +475,9 @@ result<void> udp_socket::send(rt::runtime &rt, op_start &op, const buffer &data,
     if (to.sin_port == 0) return error(EINVAL);
     // The stack takes the datagram at once (copying it unless the application let go of the buffer);
     // the frame leaves now, or with the rest of a burst at the next poll (backend::flush_push).
-    auto r = be_->host().iface().udp_sendto(rt.sched().now(), id_, {addr_of(to), ntohs(to.sin_port)}, data);
-    if (r) be_->flush_push(rt, rt.sched().now());
+    const time_point now = rt.sched().now();
+    auto r = be_->host().iface().udp_sendto(now, id_, {addr_of(to), ntohs(to.sin_port)}, data);
+    if (r) be_->flush_push(rt, now);
     op.complete(r ? succeeded(opcode::push) : failed(opcode::push, r.code()));
     return ok();
 }

@@ -16,6 +16,7 @@ public:
     explicit queue_device(wire::ethernet_address mac) noexcept : mac_(mac) {}
 
     size_t transmit(std::span<buffer> frames) noexcept override {
+        ++transmit_calls_;
         for (buffer &f : frames) {
             if (peer_ != nullptr) {
                 peer_->rx_.push_back(std::move(f));
@@ -50,6 +51,7 @@ public:
     queue_device *peer_ = nullptr;          ///< where transmitted frames go
     std::vector<buffer> *capture_ = nullptr; ///< else: where transmitted frames are kept
     std::uint64_t dropped_ = 0;             ///< else: frames dropped
+    std::uint64_t transmit_calls_ = 0;      ///< transmit() calls (bursts handed over)
     checksum_caps caps_{};                  ///< offloads it claims (none by default)
 
 private:

@@ -284,6 +284,70 @@ TEST_F(inetstack, udp_echo_with_source_addresses) {
     EXPECT_EQ(finish(*a_, *pt).error, 0);
 }
 
+// When a push's frames leave (backend::flush_push): a reply with nothing else to take goes out inside
+// the push; while the application holds a completion it has not taken, pushes wait for the next poll
+// and leave together, at most 32 pushes to a device call.
+TEST_F(inetstack, udp_push_leaves_at_once_alone_and_in_bursts_otherwise) {
+    int sa = a_->socket(SOCK_DGRAM);
+    int sb = b_->socket(SOCK_DGRAM);
+    ASSERT_TRUE(a_->q(sa).bind(*a_->rt, address("10.0.0.1", 5000)).has_value());
+    ASSERT_TRUE(b_->q(sb).bind(*b_->rt, address("10.0.0.2", 5001)).has_value());
+    const sockaddr_in to_a = address("10.0.0.1", 5000);
+
+    // One request, one reply (ARP resolved on the way).
+    auto pop = b_->pop(sb);
+    ASSERT_TRUE(pop.has_value());
+    auto req = a_->pushto(sa, patterned(20, 1), address("10.0.0.2", 5001));
+    ASSERT_TRUE(req.has_value());
+    EXPECT_EQ(finish(*a_, *req).error, 0);
+    completion got = finish(*b_, *pop);
+    ASSERT_EQ(got.error, 0);
+    ASSERT_EQ(b_->rt->tokens().done_count(), 0u);
+    const uint64_t calls0 = dev_b_->transmit_calls_;
+    auto reply = b_->pushto(sb, got.data, got.addr);
+    ASSERT_TRUE(reply.has_value());
+    EXPECT_EQ(dev_b_->transmit_calls_, calls0 + 1) << "a lone reply waited for a poll";
+    ASSERT_EQ(dev_a_->rx_.size(), 1u);
+    EXPECT_EQ(finish(*b_, *reply).error, 0);
+    auto back = a_->pop(sa);
+    ASSERT_TRUE(back.has_value());
+    completion echo = finish(*a_, *back);
+    ASSERT_EQ(echo.data.size(), 20u);
+    EXPECT_TRUE(matches(echo.data.bytes(), 0, 1));
+
+    // 40 pushes, none of whose completions is taken meanwhile: the first leaves at once; the next
+    // ones wait, and 32 leave together at the 32nd of them; the last 7 at the next poll.
+    constexpr uint32_t burst = 40;
+    std::vector<qtoken> pushes;
+    const uint64_t calls1 = dev_b_->transmit_calls_;
+    for (uint32_t i = 0; i < burst; ++i) {
+        auto t = b_->pushto(sb, patterned(32, 100 + i), to_a);
+        ASSERT_TRUE(t.has_value());
+        pushes.push_back(*t);
+        if (i == 0) {
+            ASSERT_EQ(dev_b_->transmit_calls_, calls1 + 1);
+            ASSERT_EQ(dev_a_->rx_.size(), 1u);
+        } else if (i < 32) {
+            ASSERT_EQ(dev_b_->transmit_calls_, calls1 + 1) << "push " << i << " left alone";
+        } else if (i == 32) {
+            ASSERT_EQ(dev_b_->transmit_calls_, calls1 + 2);
+            ASSERT_EQ(dev_a_->rx_.size(), 33u);
+        }
+    }
+    EXPECT_EQ(dev_b_->transmit_calls_, calls1 + 2);
+    b_->poll();
+    EXPECT_EQ(dev_b_->transmit_calls_, calls1 + 3);
+    ASSERT_EQ(dev_a_->rx_.size(), burst);
+    for (qtoken t : pushes) EXPECT_EQ(finish(*b_, t).error, 0);
+    for (uint32_t i = 0; i < burst; ++i) {
+        auto t = a_->pop(sa);
+        ASSERT_TRUE(t.has_value());
+        completion c = finish(*a_, *t);
+        ASSERT_EQ(c.data.size(), 32u);
+        EXPECT_TRUE(matches(c.data.bytes(), 0, 100 + i)) << "datagram " << i;
+    }
+}
+
 TEST_F(inetstack, close_cancels_pending_pop_and_accept) {
     pair p = connect_pair(7001);
     auto pop = b_->pop(p.server);
