@@ -3,8 +3,11 @@
 // queue API as demi-perf drives it (client push + pop + wait, server pop + wait + push of the popped
 // buffer). What a round trip costs the libOS on both sides, with no wire and no cross-core transfer.
 //
-//   stack_roundtrip [--count N] [--size N] [--udp] [--offload] [--runs R]
+//   stack_roundtrip [--count N] [--size N] [--udp] [--offload] [--runs R] [--idle]
 //
+// --idle: instead of round trips, N busy-poll rounds of the server while it waits for a request (a
+// pop pending and, for TCP, an accept pending on its listener, as demi-perf's server has): what a
+// libOS spends per round doing nothing, which delays the discovery of the next frame.
 // --offload: the devices claim every checksum offload (as a NIC with DPDK's offloads), else the
 // stack computes and verifies checksums in software (as over memif). Prints ns per round trip
 // (median of the runs). bench/stack-roundtrip-instructions.sh counts instructions per round trip.
@@ -92,6 +95,7 @@ struct bench_options {
     size_t size = 64;
     bool udp = false;
     bool offload = false;
+    bool idle = false;
     int runs = 5;
 };
 
@@ -111,8 +115,9 @@ bench_options parse(int argc, char **argv) {
         else if (a == "--runs") o.runs = std::atoi(next());
         else if (a == "--udp") o.udp = true;
         else if (a == "--offload") o.offload = true;
+        else if (a == "--idle") o.idle = true;
         else {
-            std::fprintf(stderr, "usage: stack_roundtrip [--count N] [--size N] [--udp] [--offload] [--runs R]\n");
+            std::fprintf(stderr, "usage: stack_roundtrip [--count N] [--size N] [--udp] [--offload] [--runs R] [--idle]\n");
             std::exit(2);
         }
     }
@@ -176,13 +181,14 @@ int main(int argc, char **argv) {
         node client("10.0.0.1", std::move(da));
         node server("10.0.0.2", std::move(db));
         echo e{client, server, -1, -1, o.udp, address("10.0.0.1", 7001), address("10.0.0.2", 7000), 0};
+        int ls = -1; // TCP: the server's listener
         if (o.udp) {
             e.sq = server.socket(SOCK_DGRAM);
             e.cq = client.socket(SOCK_DGRAM);
             must(server.q(e.sq).bind(*server.rt, e.server_addr), "bind");
             must(client.q(e.cq).bind(*client.rt, e.client_addr), "bind");
         } else {
-            const int ls = server.socket(SOCK_STREAM);
+            ls = server.socket(SOCK_STREAM);
             must(server.q(ls).bind(*server.rt, address("0.0.0.0", 7000)), "bind");
             must(server.q(ls).listen(*server.rt, 4), "listen");
             e.cq = client.socket(SOCK_STREAM);
@@ -211,6 +217,24 @@ int main(int argc, char **argv) {
         pump(client, server, [&] { return done(client, cp); });
         (void)client.wait(fp);
         (void)client.wait(cp);
+        if (o.idle) {
+            if (!o.udp) // a listener with its accept pending, as a server that takes more connections
+                (void)must(server.rt->start(ls, opcode::accept,
+                                            [&](rt::op_start &op) { return server.q(ls).accept(*server.rt, op); }),
+                           "accept");
+            std::vector<double> ns;
+            for (int r = 0; r < o.runs; ++r) {
+                const auto t0 = std::chrono::steady_clock::now();
+                for (long i = 0; i < o.count; ++i) (void)server.rt->drive(std::chrono::nanoseconds(0), [] { return false; });
+                const auto t1 = std::chrono::steady_clock::now();
+                ns.push_back(std::chrono::duration<double, std::nano>(t1 - t0).count() / static_cast<double>(o.count));
+            }
+            std::sort(ns.begin(), ns.end());
+            std::printf("stack_roundtrip %s idle server: median %.1f ns per poll round (min %.1f, max %.1f)\n",
+                        o.udp ? "udp" : "tcp", ns[ns.size() / 2], ns.front(), ns.back());
+            wire_a->peer_ = wire_b->peer_ = nullptr;
+            return 0;
+        }
         auto msg = must(mem::heap_allocate(o.size), "allocate");
         std::memset(msg.data(), 'x', o.size);
         for (int i = 0; i < 1000; ++i) e.round(msg); // warm-up: pools, ARP, caches

@@ -2,7 +2,7 @@
 
 namespace demi::rt {
 
-size_t scheduler::run_ready() {
+size_t scheduler::run_batches() {
     // A resumed coroutine may itself drive the runtime (a blocking wait inside a coroutine), and
     // so call run_ready again: each call works on its own batch, and only the outermost keeps the
     // spare vector for reuse.
@@ -19,8 +19,7 @@ size_t scheduler::run_ready() {
     return n;
 }
 
-size_t scheduler::fire_timers() {
-    if (timers_.empty()) return 0;
+size_t scheduler::fire_due() {
     const time_point t = now();
     size_t n = 0;
     while (!timers_.empty() && timers_.top().deadline <= t) {

@@ -20,12 +20,13 @@ public:
     void schedule(std::coroutine_handle<> h) { ready_.push_back(h); }
 
     /// Resumes every coroutine that is ready (including those made ready meanwhile). Returns how many ran.
-    size_t run_ready();
+    /// (Inline when there is none: the common case of a busy-poll round.)
+    size_t run_ready() { return ready_.empty() ? 0 : run_batches(); }
 
     [[nodiscard]] bool has_ready() const noexcept { return !ready_.empty(); }
 
     /// Moves timers whose deadline has passed to the ready queue. Returns how many fired.
-    size_t fire_timers();
+    size_t fire_timers() { return timers_.empty() ? 0 : fire_due(); }
 
     /// The earliest timer deadline, or time_point::max() when there is none.
     [[nodiscard]] time_point next_deadline() const noexcept {
@@ -69,6 +70,9 @@ public:
     }
 
 private:
+    size_t run_batches();
+    size_t fire_due();
+
     struct timer {
         time_point deadline;
         uint64_t seq; // FIFO among equal deadlines

@@ -218,10 +218,22 @@ bool backend::poll(rt::runtime &rt, duration max_block) {
     const uint64_t before = st.rx_frames_ + st.tx_frames_ + st.local_delivered_;
     if (output_pending_) flush(now); // pushes of the last burst go first
     host_.receive(now);
+    // A quiet busy-poll round: nothing arrived (nor was delivered locally or sent), the last round
+    // woke no socket, no socket has touched the stack since, and the stack's timers ran less than
+    // quiet_span ago. Then the stack's output and every socket's wakeup would find nothing to do.
+    if (max_block <= duration::zero() && !stirred_ && now < quiet_until_ &&
+        st.rx_frames_ + st.tx_frames_ + st.local_delivered_ == before)
+        return false;
     host_.poll(now);
     bool worked = st.rx_frames_ + st.tx_frames_ + st.local_delivered_ != before;
     // Wakeups only schedule coroutines; none runs (and no socket goes away) during this loop.
-    for (inetstack::socket *s : sockets_) worked |= s->wake(rt.sched());
+    bool woke = false;
+    for (inetstack::socket *s : sockets_) woke |= s->wake(rt.sched());
+    worked |= woke;
+    // The sockets' own calls to host() in wake() do not count; what a wakeup served (a pop that opened
+    // the window, an accept) does: the next round runs the stack again.
+    stirred_ = woke;
+    quiet_until_ = now + quiet_span;
     // Busy-polling (no block allowed): the next poll comes at once and runs whatever timer is due, so
     // the stack's next deadline (a walk over every connection) is only worth asking before a block.
     if (max_block <= duration::zero()) return worked;

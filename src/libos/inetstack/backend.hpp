@@ -29,7 +29,12 @@ public:
     bool poll(rt::runtime &rt, duration max_block) override;
     result<buffer> alloc(size_t size) override;
 
-    [[nodiscard]] net::host &host() noexcept { return host_; }
+    /// The stack, for the sockets. Whoever asks may change it (a send, a read that opens the window,
+    /// a close), so the next poll runs the whole stack (see poll()).
+    [[nodiscard]] net::host &host() noexcept {
+        stirred_ = true;
+        return host_;
+    }
     [[nodiscard]] const rt::config &cfg() const noexcept { return cfg_; }
     [[nodiscard]] phy::device &device() noexcept { return *dev_; }
 
@@ -69,6 +74,12 @@ private:
     bool may_sleep_;
     bool output_pending_ = false; // a push left its frames for the next poll (flush_push)
     uint32_t deferred_pushes_ = 0; // pushes since the last flush whose frames wait for it
+    // A busy-poll round that received nothing, after a round that changed nothing, with no socket
+    // call in between, skips the stack's timers/output and the sockets' wakeups (a quiet round) —
+    // until quiet_until_, so the stack's timers still run every `quiet_span` at the latest.
+    bool stirred_ = true;
+    time_point quiet_until_{};
+    static constexpr duration quiet_span = std::chrono::microseconds(20);
     duration drain_limit_; // inetstack_config.drain_ms: how long the destructor keeps delivering
     std::vector<inetstack::socket *> sockets_;
     std::set<uint16_t> tcp_ports_;
