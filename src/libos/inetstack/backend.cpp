@@ -206,7 +206,10 @@ result<buffer> backend::alloc(size_t size) {
 }
 
 void backend::flush_push(rt::runtime &rt, time_point now) {
-    if (rt.tokens().done_count() == 0 || ++deferred_pushes_ >= max_deferred_pushes)
+    // Nothing else to take: no completion the application has not consumed, no received datagram it
+    // has not popped. Otherwise the application is working through a burst, and its replies go together.
+    const bool alone = rt.tokens().done_count() == 0 && host_.iface().udp_queued() == 0;
+    if (alone || ++deferred_pushes_ >= max_deferred_pushes)
         flush(now);
     else
         output_pending_ = true;

@@ -52,14 +52,16 @@ public:
         deferred_pushes_ = 0;
         host_.poll(now);
     }
-    /// After a push: the frames leave at once when the application has no other completion to take
-    /// (a request-response exchange: the reply goes now); otherwise at the start of the next poll,
-    /// which comes when the application waits for something not yet done — so the replies to a burst
-    /// of requests leave as one burst of frames rather than one device call each. At most
-    /// `max_deferred_pushes` pushes wait so (an application holding a completion it never takes
-    /// still gets its frames out a burst at a time).
+    /// After a push: the frames leave at once when the application has nothing else to take — no
+    /// completion it has not consumed, no received datagram it has not popped (a request-response
+    /// exchange: the reply goes now); otherwise at the start of the next poll, which comes when the
+    /// application waits for something not yet done, or with the push that makes
+    /// `max_deferred_pushes` waiting — so the replies to a burst of requests leave a few frames to a
+    /// device call, and the peer gets the first of them while the rest are being made.
     void flush_push(rt::runtime &rt, time_point now);
-    static constexpr uint32_t max_deferred_pushes = 32; // a device burst
+    /// Small groups keep both ends busy: with 16 or more, two Demi ends fall into lockstep, each idle
+    /// while the other works through a whole burst (docs/PERFORMANCE.md, UDP throughput).
+    static constexpr uint32_t max_deferred_pushes = 8;
 
     /// Buffers of `size` bytes from the I/O allocator, with no headroom need.
     result<buffer> allocate(size_t size, size_t headroom = 0) noexcept;

@@ -151,6 +151,8 @@ public:
     /// The oldest received datagram; EAGAIN when none.
     result<udp_datagram> udp_recv(udp_socket_id id) { return udp_.recv(id); }
     [[nodiscard]] uint64_t udp_drops(udp_socket_id id) const { return udp_.drops(id); }
+    /// Received datagrams no socket's owner has taken yet (all sockets).
+    [[nodiscard]] size_t udp_queued() const noexcept { return udp_.queued_total(); }
 
     // ---- ping ----
 

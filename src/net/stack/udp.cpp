@@ -59,6 +59,7 @@ result<void> udp_table::close(udp_socket_id id) {
     socket *s = find(id);
     if (s == nullptr) return error(EBADF);
     if (s->bound_) ports_.erase(s->local_.port_);
+    queued_total_ -= s->queue_.size();
     sockets_[id].reset();
     return ok();
 }
@@ -75,6 +76,7 @@ result<udp_datagram> udp_table::recv(udp_socket_id id) {
     if (s->queue_.empty()) return error(EAGAIN);
     udp_datagram d = std::move(s->queue_.front());
     s->queue_.pop_front();
+    --queued_total_;
     return d;
 }
 
@@ -101,6 +103,7 @@ udp_table::deliver_status udp_table::deliver(udp_datagram &&d) {
         return deliver_status::queue_full;
     }
     s.queue_.push_back(std::move(d));
+    ++queued_total_;
     return deliver_status::delivered;
 }
 

@@ -54,6 +54,8 @@ public:
     /// Datagrams dropped because this socket's queue was full.
     [[nodiscard]] uint64_t drops(udp_socket_id id) const;
     [[nodiscard]] size_t queued(udp_socket_id id) const;
+    /// Datagrams queued on all sockets together (received, not yet taken by recv).
+    [[nodiscard]] size_t queued_total() const noexcept { return queued_total_; }
 
     enum class deliver_status : uint8_t { delivered, no_socket, queue_full };
     /// Queues a datagram on the socket bound to its destination port (and address, unless bound to
@@ -73,6 +75,7 @@ private:
     udp_config cfg_;
     std::vector<std::optional<socket>> sockets_; // id = index
     std::unordered_map<uint16_t, udp_socket_id> ports_;
+    size_t queued_total_ = 0;
 };
 
 } // namespace demi::net

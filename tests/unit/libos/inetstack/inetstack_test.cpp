@@ -285,19 +285,28 @@ TEST_F(inetstack, udp_echo_with_source_addresses) {
 }
 
 // When a push's frames leave (backend::flush_push): a reply with nothing else to take goes out inside
-// the push; while the application holds a completion it has not taken, pushes wait for the next poll
-// and leave together, at most 32 pushes to a device call.
-TEST_F(inetstack, udp_push_leaves_at_once_alone_and_in_bursts_otherwise) {
+// the push; replies made while the application still has completions or datagrams to take wait for
+// the next poll, and leave 8 to a device call at most.
+TEST_F(inetstack, udp_push_leaves_at_once_alone_and_in_groups_within_a_burst) {
     int sa = a_->socket(SOCK_DGRAM);
     int sb = b_->socket(SOCK_DGRAM);
     ASSERT_TRUE(a_->q(sa).bind(*a_->rt, address("10.0.0.1", 5000)).has_value());
     ASSERT_TRUE(b_->q(sb).bind(*b_->rt, address("10.0.0.2", 5001)).has_value());
-    const sockaddr_in to_a = address("10.0.0.1", 5000);
+    const sockaddr_in to_a = address("10.0.0.1", 5000), to_b = address("10.0.0.2", 5001);
+    auto receive_all = [&](uint32_t n, uint32_t seed0) {
+        for (uint32_t i = 0; i < n; ++i) {
+            auto t = a_->pop(sa);
+            ASSERT_TRUE(t.has_value());
+            completion c = finish(*a_, *t);
+            ASSERT_EQ(c.data.size(), 32u);
+            EXPECT_TRUE(matches(c.data.bytes(), 0, seed0 + i)) << "datagram " << i;
+        }
+    };
 
-    // One request, one reply (ARP resolved on the way).
+    // One request, one reply (ARP resolved on the way): the reply leaves inside its push.
     auto pop = b_->pop(sb);
     ASSERT_TRUE(pop.has_value());
-    auto req = a_->pushto(sa, patterned(20, 1), address("10.0.0.2", 5001));
+    auto req = a_->pushto(sa, patterned(20, 1), to_b);
     ASSERT_TRUE(req.has_value());
     EXPECT_EQ(finish(*a_, *req).error, 0);
     completion got = finish(*b_, *pop);
@@ -315,37 +324,58 @@ TEST_F(inetstack, udp_push_leaves_at_once_alone_and_in_bursts_otherwise) {
     ASSERT_EQ(echo.data.size(), 20u);
     EXPECT_TRUE(matches(echo.data.bytes(), 0, 1));
 
-    // 40 pushes, none of whose completions is taken meanwhile: the first leaves at once; the next
-    // ones wait, and 32 leave together at the 32nd of them; the last 7 at the next poll.
-    constexpr uint32_t burst = 40;
-    std::vector<qtoken> pushes;
-    const uint64_t calls1 = dev_b_->transmit_calls_;
+    // A burst of 37 requests received in one poll, served as an echo server serves them (wait for
+    // the pop, push the datagram back, wait for the push, pop again): while datagrams are still
+    // queued the replies wait, and go 8 to a device call; the last one finds nothing left and takes
+    // its group (5) with it.
+    constexpr uint32_t burst = 37;
     for (uint32_t i = 0; i < burst; ++i) {
-        auto t = b_->pushto(sb, patterned(32, 100 + i), to_a);
+        auto t = a_->pushto(sa, patterned(32, 100 + i), to_b);
+        ASSERT_TRUE(t.has_value());
+        EXPECT_EQ(finish(*a_, *t).error, 0);
+    }
+    a_->poll();
+    ASSERT_EQ(dev_b_->rx_.size(), burst);
+    const uint64_t calls1 = dev_b_->transmit_calls_;
+    pop = b_->pop(sb);
+    ASSERT_TRUE(pop.has_value());
+    for (uint32_t i = 0; i < burst; ++i) {
+        auto c = b_->rt->wait(*pop, 5s);
+        ASSERT_TRUE(c.has_value());
+        ASSERT_EQ(c->error, 0);
+        ASSERT_EQ(c->data.size(), 32u);
+        ASSERT_TRUE(matches(c->data.bytes(), 0, 100 + i)) << "datagram " << i;
+        auto p = b_->pushto(sb, c->data, c->addr);
+        ASSERT_TRUE(p.has_value());
+        const bool last = i + 1 == burst;
+        EXPECT_EQ(dev_b_->transmit_calls_, calls1 + (i + 1) / 8 + (last ? 1 : 0)) << "after reply " << i;
+        EXPECT_EQ(dev_a_->rx_.size(), last ? burst : (i + 1) / 8 * 8) << "after reply " << i;
+        auto pc = b_->rt->wait(*p, 5s);
+        ASSERT_TRUE(pc.has_value());
+        EXPECT_EQ(pc->error, 0);
+        pop = b_->pop(sb);
+        ASSERT_TRUE(pop.has_value());
+    }
+    ASSERT_EQ(dev_a_->rx_.size(), burst);
+    receive_all(burst, 100);
+
+    // Pushes while the application holds completions it has not taken (the first push's and each
+    // later one's): the first leaves at once, then every 8th push sends the group waiting, and the
+    // rest goes at the next poll.
+    std::vector<qtoken> pushes;
+    const uint64_t calls2 = dev_b_->transmit_calls_;
+    for (uint32_t i = 0; i < 20; ++i) {
+        auto t = b_->pushto(sb, patterned(32, 200 + i), to_a);
         ASSERT_TRUE(t.has_value());
         pushes.push_back(*t);
-        if (i == 0) {
-            ASSERT_EQ(dev_b_->transmit_calls_, calls1 + 1);
-            ASSERT_EQ(dev_a_->rx_.size(), 1u);
-        } else if (i < 32) {
-            ASSERT_EQ(dev_b_->transmit_calls_, calls1 + 1) << "push " << i << " left alone";
-        } else if (i == 32) {
-            ASSERT_EQ(dev_b_->transmit_calls_, calls1 + 2);
-            ASSERT_EQ(dev_a_->rx_.size(), 33u);
-        }
+        EXPECT_EQ(dev_b_->transmit_calls_, calls2 + 1 + i / 8) << "after push " << i;
     }
-    EXPECT_EQ(dev_b_->transmit_calls_, calls1 + 2);
+    EXPECT_EQ(dev_a_->rx_.size(), 17u);
     b_->poll();
-    EXPECT_EQ(dev_b_->transmit_calls_, calls1 + 3);
-    ASSERT_EQ(dev_a_->rx_.size(), burst);
+    EXPECT_EQ(dev_b_->transmit_calls_, calls2 + 4);
+    ASSERT_EQ(dev_a_->rx_.size(), 20u);
     for (qtoken t : pushes) EXPECT_EQ(finish(*b_, t).error, 0);
-    for (uint32_t i = 0; i < burst; ++i) {
-        auto t = a_->pop(sa);
-        ASSERT_TRUE(t.has_value());
-        completion c = finish(*a_, *t);
-        ASSERT_EQ(c.data.size(), 32u);
-        EXPECT_TRUE(matches(c.data.bytes(), 0, 100 + i)) << "datagram " << i;
-    }
+    receive_all(20, 200);
 }
 
 TEST_F(inetstack, close_cancels_pending_pop_and_accept) {

@@ -150,6 +150,29 @@ TEST_F(udp, receive_queue_is_bounded) {
     EXPECT_EQ(b_->udp_recv(sb).code(), EAGAIN);
 }
 
+TEST_F(udp, queued_count_covers_every_socket) {
+    auto sa = a_->udp_open();
+    auto s1 = b_->udp_open();
+    auto s2 = b_->udp_open();
+    ASSERT_TRUE(b_->udp_bind(s1, ipv4_address{}, 7).has_value());
+    ASSERT_TRUE(b_->udp_bind(s2, ipv4_address{}, 8).has_value());
+    for (uint16_t port : {7, 8, 8, 7, 8})
+        ASSERT_TRUE(a_->udp_sendto(now_, sa, {ip_b, port}, to_bytes("x")).has_value());
+    pump();
+    EXPECT_EQ(b_->udp_queued(), 5u);
+    ASSERT_TRUE(b_->udp_recv(s2).has_value());
+    EXPECT_EQ(b_->udp_queued(), 4u);
+    EXPECT_EQ(b_->udp_recv(s1).has_value(), true);
+    EXPECT_EQ(b_->udp_queued(), 3u);
+    // Closing a socket drops its queue (two on port 8), and the count with it.
+    ASSERT_TRUE(b_->udp_close(s2).has_value());
+    EXPECT_EQ(b_->udp_queued(), 1u);
+    ASSERT_TRUE(b_->udp_recv(s1).has_value());
+    EXPECT_EQ(b_->udp_queued(), 0u);
+    EXPECT_EQ(b_->udp_recv(s1).code(), EAGAIN);
+    EXPECT_EQ(b_->udp_queued(), 0u);
+}
+
 TEST_F(udp, closed_port_gets_port_unreachable_quoting_the_datagram) {
     auto sa = a_->udp_open();
     ASSERT_TRUE(a_->udp_bind(sa, ipv4_address{}, 4000).has_value());
