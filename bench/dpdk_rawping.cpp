@@ -239,22 +239,11 @@ int main(int argc, char **argv) {
         }
     }
 
-    // Raw: a frame to the broadcast address (macswap returns it to us), an experimental EtherType, and
-    // the send time in the payload. --udp: an IPv4/UDP datagram to the server carrying the send time.
-    auto make = [&](clock_type::time_point t) -> rte_mbuf * {
-        rte_mbuf *m = rte_pktmbuf_alloc(pool);
-        if (m == nullptr) fail("rte_pktmbuf_alloc", ENOBUFS);
-        auto *p = static_cast<std::uint8_t *>(static_cast<void *>(rte_pktmbuf_append(m, static_cast<std::uint16_t>(o.size_))));
-        std::memset(p, 0, o.size_);
-        std::int64_t ns = std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
-        if (!o.udp_) {
-            std::memset(p, 0xff, 6);
-            std::memcpy(p + 6, mac.addr_bytes, 6);
-            p[12] = 0x88;
-            p[13] = 0xb5;
-            std::memcpy(p + 14, &ns, sizeof ns);
-            return m;
-        }
+    // --udp: the frame every datagram starts from (send time 0).
+    std::vector<std::uint8_t> udp_template(o.size_, 0);
+    std::uint16_t udp_template_cksum = 0;
+    if (o.udp_) {
+        std::uint8_t *p = udp_template.data();
         auto *eth = reinterpret_cast<rte_ether_hdr *>(p);
         eth->dst_addr = peer;
         eth->src_addr = mac;
@@ -271,9 +260,38 @@ int main(int argc, char **argv) {
         udp->src_port = our_port;
         udp->dst_port = o.port_;
         udp->dgram_len = htons(static_cast<std::uint16_t>(o.size_ - sizeof(rte_ether_hdr) - sizeof(rte_ipv4_hdr)));
-        std::memcpy(p + hdr, &ns, sizeof ns);
         std::memcpy(p + hdr + 8, "demi", 4);
-        udp->dgram_cksum = rte_ipv4_udptcp_cksum(ip, udp);
+        udp_template_cksum = rte_ipv4_udptcp_cksum(ip, udp);
+        // rte_ipv4_udptcp_cksum gives 0xffff for a computed zero; the update below starts from the sum.
+        if (udp_template_cksum == 0xffff) udp_template_cksum = 0;
+    }
+
+    // Raw: a frame to the broadcast address (macswap returns it to us), an experimental EtherType, and
+    // the send time in the payload. --udp: an IPv4/UDP datagram to the server carrying the send time.
+    auto make = [&](clock_type::time_point t) -> rte_mbuf * {
+        rte_mbuf *m = rte_pktmbuf_alloc(pool);
+        if (m == nullptr) fail("rte_pktmbuf_alloc", ENOBUFS);
+        auto *p = static_cast<std::uint8_t *>(static_cast<void *>(rte_pktmbuf_append(m, static_cast<std::uint16_t>(o.size_))));
+        std::int64_t ns = std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+        if (!o.udp_) {
+            std::memset(p, 0, o.size_);
+            std::memset(p, 0xff, 6);
+            std::memcpy(p + 6, mac.addr_bytes, 6);
+            p[12] = 0x88;
+            p[13] = 0xb5;
+            std::memcpy(p + 14, &ns, sizeof ns);
+            return m;
+        }
+        // The headers and checksums of the template (send time 0), then the send time in the payload
+        // and the UDP checksum updated for it (RFC 1624): as cheap per frame as the raw mode.
+        std::memcpy(p, udp_template.data(), o.size_);
+        std::memcpy(p + hdr, &ns, sizeof ns);
+        std::uint32_t sum = static_cast<std::uint16_t>(~udp_template_cksum) + rte_raw_cksum(&ns, sizeof ns);
+        sum = (sum & 0xffff) + (sum >> 16);
+        sum = (sum & 0xffff) + (sum >> 16);
+        std::uint16_t ck = static_cast<std::uint16_t>(~sum);
+        if (ck == 0) ck = 0xffff; // RFC 768: a computed zero is sent as all ones
+        reinterpret_cast<rte_udp_hdr *>(p + sizeof(rte_ether_hdr) + sizeof(rte_ipv4_hdr))->dgram_cksum = ck;
         return m;
     };
     // The send time of an echo, or nothing for a frame that is not one.

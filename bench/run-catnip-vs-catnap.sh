@@ -6,7 +6,10 @@
 #              Ethernet, IPv4, TCP with timestamps; UDP: SIZE + 42), the fair floors under catnip's rows
 #   2. catnip: demi-perf client <-> demi-perf server, LIBOS=catnip, over memif (TCP, then UDP)
 #   3. catnap: the same demi-perf client/server, LIBOS=catnap, over 127.0.0.1 (TCP)
-# then a throughput pass (WINDOW frames or connections in flight): raw testpmd forwarding vs catnip UDP.
+# then a throughput pass (WINDOW frames or connections in flight): raw testpmd forwarding vs catnip UDP;
+# then the forwarder alone: the same raw UDP client (dpdk_rawping --udp, IPv4/UDP frames the size of
+# catnip's echoes) against testpmd and against a catnip UDP echo server (demi-perf server --udp), one
+# and WINDOW datagrams in flight.
 #
 #   bench/run-catnip-vs-catnap.sh BUILD_DIR
 #
@@ -16,7 +19,7 @@
 set -euo pipefail
 
 if [[ $# -lt 1 || "$1" == "-h" || "$1" == "--help" ]]; then
-    sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
 fi
 build=$(cd "$1" && pwd)
@@ -127,6 +130,30 @@ raw "$WINDOW" "$udp_frame"
 stop_all
 catnip_pair catnip-udp-window --udp --conns "$WINDOW"
 
+# ---- 5. the forwarder alone: one raw UDP client, testpmd or a catnip echo server ----
+echo
+echo "=== forwarder alone: raw UDP client ($udp_frame B frames) against testpmd, then against catnip (demi-perf server --udp)"
+rawudp() { # window, extra rawping args...
+    local w=$1
+    shift
+    "$rawping" --no-pci --in-memory --file-prefix demi-bench-raw --lcores 0@0 --log-level='*:error' "$(memif client)" \
+        -- --udp 10.0.0.2,10.0.0.1:9000 --size "$udp_frame" --count "$COUNT" --window "$w" --timeout "$TIMEOUT" "$@" |
+        tee -a "$work/fwd.out"
+}
+for w in 1 "$WINDOW"; do
+    testpmd_server
+    echo -n "testpmd: " >>"$work/fwd.out"
+    rawudp "$w" --no-arp
+    stop_all
+    LIBOS=catnip DEMI_LOCAL_IPV4_ADDR=10.0.0.1 DEMI_DPDK_EAL_INIT="--lcores 0@1 $(memif server)" \
+        timeout "$TIMEOUT" "$perf" server --udp --addr 10.0.0.1:9000 >"$work/server-fwd-$w.log" 2>&1 &
+    pids+=($!)
+    wait_socket "$work/server-fwd-$w.log"
+    echo -n "catnip: " >>"$work/fwd.out"
+    rawudp "$w"
+    stop_all
+done
+
 # ---- summary ----
 echo
 echo "== summary ($SIZE B, client CPU 0, server CPU 1; $COUNT round trips per row) =="
@@ -160,3 +187,16 @@ awk -v raw_w="$raw_w" -v raw_1="$raw_1" -v raw_t="$raw_t" -v tf="$tcp_frame" -v 
         if (p50 > 0 && raw_1 > 0) printf "catnip UDP round trip vs raw %d B frames: p50 %.2f us vs %.2f us (+%.2f us)\n", uf, p50, raw_1, p50 - raw_1
         if (rate > 0 && raw_w > 0) printf "catnip UDP throughput vs raw forwarding of %d B frames: %.0f vs %.0f msg/s (%.0f%% of raw)\n", uf, rate, raw_w, 100 * rate / raw_w
     }' "$results"
+awk -v w="$WINDOW" '
+    /rawping-udp/ {
+        who = $1; sub(":", "", who); win = $4; sub("window=", "", win)
+        for (i = 1; i <= NF; i++) { if ($i == "p50") p50[who, win] = $(i+1); if ($i == "msg/s") rate[who, win] = $(i-1) }
+    }
+    END {
+        if ((("testpmd", 1) in p50) && (("catnip", 1) in p50))
+            printf "forwarder alone, 1 in flight: testpmd p50 %.2f us, catnip UDP echo server p50 %.2f us (+%.2f us)\n",
+                   p50["testpmd", 1], p50["catnip", 1], p50["catnip", 1] - p50["testpmd", 1]
+        if ((("testpmd", w) in rate) && (("catnip", w) in rate))
+            printf "forwarder alone, %d in flight: testpmd %.0f msg/s, catnip UDP echo server %.0f msg/s (%.0f%% of raw)\n",
+                   w, rate["testpmd", w], rate["catnip", w], 100 * rate["catnip", w] / rate["testpmd", w]
+    }' "$work/fwd.out"
