@@ -120,14 +120,20 @@ rte_mbuf *mbuf_pool::mbuf_of(const buffer &b) noexcept {
     return static_cast<rte_mbuf *>(blk->owner);
 }
 
-result<buffer> mbuf_pool::alloc_mbuf() noexcept {
+rte_mbuf *mbuf_pool::take() noexcept {
     rte_mbuf *m = rte_pktmbuf_alloc(mp_);
     if (m == nullptr) {
         ++stats_.exhausted;
         DEMI_LOG(debug, "catnip", "mbuf pool empty (%u mbufs)", count_);
-        return error(ENOBUFS);
+        return nullptr;
     }
     ++stats_.mbuf_allocs;
+    return m;
+}
+
+result<buffer> mbuf_pool::alloc_mbuf() noexcept {
+    rte_mbuf *m = take();
+    if (m == nullptr) return error(ENOBUFS);
     return wrap(m);
 }
 
@@ -137,13 +143,8 @@ result<buffer> mbuf_pool::alloc(std::size_t n, std::size_t headroom) noexcept {
         ++stats_.heap_allocs;
         return mem::heap_allocate(n, headroom);
     }
-    rte_mbuf *m = rte_pktmbuf_alloc(mp_);
-    if (m == nullptr) {
-        ++stats_.exhausted;
-        DEMI_LOG(debug, "catnip", "mbuf pool empty (%u mbufs)", count_);
-        return error(ENOBUFS);
-    }
-    ++stats_.mbuf_allocs;
+    rte_mbuf *m = take();
+    if (m == nullptr) return error(ENOBUFS);
     m->data_off = static_cast<std::uint16_t>(headroom);
     m->data_len = static_cast<std::uint16_t>(n);
     m->pkt_len = static_cast<std::uint32_t>(n);

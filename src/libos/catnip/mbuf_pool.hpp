@@ -89,6 +89,8 @@ public:
     [[nodiscard]] const mbuf_pool_stats &stats() const noexcept { return stats_; }
 
 private:
+    /// One mbuf from the pool, counted (nullptr when the pool is empty: counted and logged).
+    rte_mbuf *take() noexcept;
     mbuf_pool(rte_mempool *mp, std::uint32_t data_room, std::uint32_t count) noexcept
         : mp_(mp), data_room_(data_room), count_(count) {}
 
