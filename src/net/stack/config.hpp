@@ -106,6 +106,7 @@ struct interface_stats {
     uint64_t udp_delivered_ = 0;
     uint64_t udp_no_port_drops_ = 0;
     uint64_t udp_queue_full_drops_ = 0;
+    uint64_t udp_template_sends_ = 0;       // datagrams sent with a socket's header template
     uint64_t tcp_delivered_ = 0;
     uint64_t tcp_no_handler_drops_ = 0;
     uint64_t tx_queue_full_drops_ = 0;

@@ -7,12 +7,18 @@
 #include <utility>
 
 #include "common/log.hpp"
+#include "net/stack/header_sum.hpp"
 #include "net/wire/endian.hpp"
 #include "net/wire/tcp.hpp"
 
 namespace demi::net {
 
 namespace {
+
+using header_sum::fold_complement;
+using header_sum::halves;
+using header_sum::sum_words;
+using header_sum::word_at;
 
 /// Room before a TCP segment for the Ethernet and IPv4 headers the interface prepends.
 constexpr std::size_t tcp_headroom = 14 + 60;
@@ -238,33 +244,11 @@ bool template_shape(const wire::tcp_repr &r) noexcept {
            !o.window_scale_ && !o.sack_permitted_ && o.sack_count_ == 0;
 }
 
-std::uint32_t word_at(const std::byte *p) noexcept {
-    return (std::uint32_t{std::to_integer<std::uint8_t>(p[0])} << 8) | std::to_integer<std::uint8_t>(p[1]);
-}
-
-std::uint32_t sum_words(const std::byte *p, std::size_t n) noexcept {
-    std::uint32_t s = 0;
-    for (std::size_t i = 0; i < n; i += 2) s += word_at(p + i);
-    return s;
-}
-
-// `s` below 2^34 (a few dozen 16-bit words): three folds bring it to 16 bits.
-std::uint16_t fold_complement(std::uint64_t s) noexcept {
-    s = (s & 0xffff) + (s >> 16);
-    s = (s & 0xffff) + (s >> 16);
-    s = (s & 0xffff) + (s >> 16);
-    return static_cast<std::uint16_t>(~s);
-}
-
 void put16(std::byte *p, std::uint16_t v) noexcept {
     wire::store_be16(p, v);
 }
 void put32(std::byte *p, std::uint32_t v) noexcept {
     wire::store_be32(p, v);
-}
-
-std::uint32_t halves(std::uint32_t v) noexcept {
-    return (v >> 16) + (v & 0xffff);
 }
 
 } // namespace

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "common/log.hpp"
+#include "net/stack/header_sum.hpp"
 #include "net/wire/arp.hpp"
 #include "net/wire/ethernet.hpp"
 #include "net/wire/icmpv4.hpp"
@@ -583,12 +584,88 @@ result<void> interface::udp_sendto(time_point now, udp_socket_id id, udp_endpoin
         local = udp_.bind(id, ipv4_address{}, 0, cfg_.addr_, *rng_);
         if (!local) return local.err();
     }
+    if (payload.size() + udp_len + ipv4_len <= cfg_.mtu_) {
+        // A run of datagrams to one destination reuses its headers (udp_header_template). The template
+        // is made on the second datagram in a row to a destination, so that a server answering many
+        // clients in turn does not build one per datagram.
+        udp_header_template &t = *udp_.header_template(id);
+        const bool valid = t.len_ != 0 && t.dst_ == dst && now < t.until_ && t.arp_gen_ == arp_.generation();
+        const bool use = valid || (t.last_dst_ == dst && build_udp_template(t, local->port_, dst, now));
+        t.last_dst_ = dst;
+        if (use) return send_from_udp_template(t, std::move(payload));
+    }
     auto dgram = with_headroom(std::move(payload), udp_headroom);
     if (!dgram) return dgram.err();
     dgram->prepend(udp_len);
     wire::udp_repr udp{local->port_, dst.port_, dgram->bytes().subspan(udp_len)};
     udp.emit(dgram->bytes(), source_for(dst.addr_), dst.addr_, cfg_.caps_); // the payload is in place: not copied
     return send_ipv4(now, dst.addr_, wire::ip_protocol::udp, std::move(*dgram));
+}
+
+bool interface::build_udp_template(udp_header_template &t, uint16_t src_port, udp_endpoint dst, time_point now) {
+    t.len_ = 0;
+    // Nothing for local, broadcast, unroutable or unresolved destinations: those go the generic way.
+    const auto until = next_hop_valid_until(dst.addr_, now);
+    if (!until || now >= *until) return false;
+    const ipv4_address hop = dst.addr_.same_subnet(cfg_.addr_, cfg_.prefix_len_) ? dst.addr_ : cfg_.gateway_;
+    const auto mac = arp_.lookup(hop, now);
+    if (!mac) return false;
+    // The headers the generic path writes for an empty datagram, by the same emitters.
+    std::byte *p = t.frame_.data();
+    wire::ethernet_repr{cfg_.mac_, *mac, wire::ethertype::ipv4}.emit(std::span(p, eth_len));
+    std::byte *ip = p + eth_len;
+    ipv4_header(cfg_.addr_, dst.addr_, wire::ip_protocol::udp, udp_len, 0).emit(std::span(ip, ipv4_len), cfg_.caps_);
+    std::byte *udp = ip + ipv4_len;
+    wire::udp_repr{src_port, dst.port_, {}}.emit(std::span(udp, udp_len), cfg_.addr_, dst.addr_, cfg_.caps_);
+    using header_sum::sum_words;
+    // IPv4: every word but total length (2), ident (4) and checksum (10).
+    t.ip_base_ = sum_words(ip, 2) + sum_words(ip + 6, 4) + sum_words(ip + 12, 8);
+    // Pseudo header: source, destination, protocol (the UDP length is added per datagram).
+    t.pseudo_ = sum_words(ip + 12, 8) + static_cast<uint32_t>(wire::ip_protocol::udp);
+    t.udp_base_ = t.pseudo_ + sum_words(udp, 4);
+    t.dst_ = dst;
+    t.until_ = *until;
+    t.arp_gen_ = arp_.generation();
+    t.len_ = static_cast<uint8_t>(udp_header_template::max_len);
+    return true;
+}
+
+result<void> interface::send_from_udp_template(const udp_header_template &t, buffer payload) {
+    if (tx_.size() >= cfg_.max_tx_queue_) {
+        ++stats_.tx_queue_full_drops_;
+        DEMI_LOG(debug, "eth", "frame dropped: transmit queue full (%zu)", tx_.size());
+        return error(ENOBUFS);
+    }
+    auto b = with_headroom(std::move(payload), udp_headroom);
+    if (!b) return b.err();
+    const size_t n = b->size();
+    b->prepend(udp_header_template::max_len);
+    std::byte *p = b->data();
+    std::memcpy(p, t.frame_.data(), udp_header_template::max_len);
+    using header_sum::fold_complement;
+    std::byte *ip = p + eth_len;
+    const auto total = static_cast<uint16_t>(ipv4_len + udp_len + n);
+    const uint16_t ident = next_ident_++;
+    wire::store_be16(ip + 2, total);
+    wire::store_be16(ip + 4, ident);
+    if (wire::computes(cfg_.caps_.ipv4_)) wire::store_be16(ip + 10, fold_complement(uint64_t{t.ip_base_} + total + ident));
+    std::byte *udp = ip + ipv4_len;
+    const auto len = static_cast<uint16_t>(udp_len + n);
+    wire::store_be16(udp + 4, len);
+    if (wire::computes(cfg_.caps_.udp_)) {
+        // The length counts twice (pseudo header and UDP header); the data starts at an even offset.
+        const std::uint64_t sum = uint64_t{t.udp_base_} + 2u * len + wire::ones_complement_sum(std::span(udp + udp_len, n));
+        const uint16_t c = fold_complement(sum);
+        wire::store_be16(udp + 6, c == 0 ? 0xffff : c); // RFC 768: a computed zero is sent as all ones
+    } else {
+        // As udp_repr::emit: the pseudo-header seed for the device, or zero.
+        wire::store_be16(udp + 6, cfg_.caps_.tx_pseudo_header_seed_
+                                      ? static_cast<uint16_t>(~fold_complement(uint64_t{t.pseudo_} + len))
+                                      : 0);
+    }
+    tx_.push_back(std::move(*b));
+    ++stats_.udp_template_sends_;
+    return ok();
 }
 
 result<void> interface::udp_sendto(time_point now, udp_socket_id id, udp_endpoint dst,

@@ -214,6 +214,11 @@ private:
     /// (held while `next_hop` resolves, RFC 1122 §2.3.2.2).
     result<void> to_next_hop(time_point now, buffer packet, ipv4_address next_hop, bool resolved,
                              ethernet_address dst_mac, buffer *direct);
+    /// Fills `t` with the headers of a datagram from `src_port` to `dst` when `dst` is routed through a
+    /// resolved next hop (not local, not broadcast); false (and `t` empty) otherwise.
+    bool build_udp_template(udp_header_template &t, uint16_t src_port, udp_endpoint dst, time_point now);
+    /// Sends `payload` (at most the MTU with its headers) with `t`'s headers: queued for poll().
+    result<void> send_from_udp_template(const udp_header_template &t, buffer payload);
     /// Builds the IPv4 header and queues the datagram for local delivery.
     result<void> send_local(ipv4_address dst, wire::ip_protocol protocol, buffer payload);
     /// Prepends the Ethernet header and queues the frame.

@@ -3,6 +3,7 @@
 // queue of received datagrams per socket. Sending is the interface's job (interface::udp_sendto).
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -35,6 +36,23 @@ struct udp_datagram {
     buffer payload_;
 };
 
+/// The Ethernet, IPv4 and UDP headers of a socket's datagrams to one destination, built by the
+/// interface (interface::udp_sendto) and valid while the next hop's ARP entry is: later datagrams to
+/// that destination copy it and patch the lengths, the IPv4 ident and the checksums, instead of
+/// routing, resolving and emitting each header again. `len_` 0: none.
+struct udp_header_template {
+    static constexpr std::size_t max_len = 14 + 20 + 8;
+    std::array<std::byte, max_len> frame_{};
+    std::uint8_t len_ = 0;
+    udp_endpoint dst_;          // the destination it was built for
+    udp_endpoint last_dst_;     // the previous datagram's destination: built on the second in a row
+    time_point until_{};        // the next hop's ARP entry expires
+    std::uint64_t arp_gen_ = 0; // the ARP cache's generation when built
+    std::uint32_t ip_base_ = 0; // IPv4 header words but total length, ident and checksum
+    std::uint32_t pseudo_ = 0;  // pseudo header but the UDP length (RFC 768)
+    std::uint32_t udp_base_ = 0; // pseudo_ and the ports
+};
+
 class udp_table {
 public:
     explicit udp_table(const udp_config &cfg) noexcept : cfg_(cfg) {}
@@ -54,6 +72,11 @@ public:
     /// Datagrams dropped because this socket's queue was full.
     [[nodiscard]] uint64_t drops(udp_socket_id id) const;
     [[nodiscard]] size_t queued(udp_socket_id id) const;
+    /// The socket's header template (see udp_header_template); nullptr for an unknown id.
+    udp_header_template *header_template(udp_socket_id id) {
+        socket *s = find(id);
+        return s ? &s->template_ : nullptr;
+    }
     /// Datagrams queued on all sockets together (received, not yet taken by recv).
     [[nodiscard]] size_t queued_total() const noexcept { return queued_total_; }
 
@@ -68,6 +91,7 @@ private:
         bool bound_ = false;
         std::deque<udp_datagram> queue_;
         uint64_t drops_ = 0;
+        udp_header_template template_;
     };
     socket *find(udp_socket_id id);
     [[nodiscard]] const socket *find(udp_socket_id id) const;

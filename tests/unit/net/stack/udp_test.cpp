@@ -303,3 +303,134 @@ TEST_F(udp, bad_checksum_dropped_unless_offloaded) {
 
 } // namespace
 } // namespace demi::net::test
+
+namespace demi::net::test {
+namespace {
+
+// A socket's header template (udp_header_template) must put on the wire exactly what the generic
+// path would: the frames are compared byte for byte with the wire encoding of each datagram, for
+// every checksum mode, through runs of one destination (template) and changes of destination,
+// gateway routes, broadcasts and fragments (generic), a next hop whose MAC changes, and one whose
+// ARP entry expires (the template must not outlive it).
+TEST(udp_template, frames_are_the_wire_encoding_of_each_datagram) {
+    const ethernet_address mac_b2{0x02, 0, 0, 0, 0, 0x2b};
+    wire::checksum_caps ip_only = wire::checksum_caps::offloaded();
+    ip_only.ipv4_ = wire::checksum_mode::both;
+    wire::checksum_caps no_seed = wire::checksum_caps::offloaded();
+    no_seed.tx_pseudo_header_seed_ = false;
+    const ipv4_address far{192, 168, 7, 9};
+    const ipv4_address directed{10, 0, 0, 255};
+    for (const auto &caps : {wire::checksum_caps::software(), wire::checksum_caps::offloaded(), ip_only, no_seed}) {
+        SCOPED_TRACE(testing::Message() << "ipv4 checksum computed " << wire::computes(caps.ipv4_)
+                                        << ", udp computed " << wire::computes(caps.udp_) << ", seed "
+                                        << caps.tx_pseudo_header_seed_);
+        rng ra(1);
+        auto ca = config_a();
+        ca.caps_ = caps;
+        ca.gateway_ = ip_gw;
+        ca.static_arp_.push_back({ip_gw, mac_gw});
+        interface a(ca, ra);
+        time_point now{std::chrono::seconds(1000)};
+        auto s = a.udp_open();
+        ASSERT_TRUE(a.udp_bind(s, ipv4_address{}, 4000).has_value());
+        const auto learn_b = [&](ethernet_address mac) { // an ARP reply from ip_b with `mac`
+            bytes_t f(14 + wire::arp_repr::buffer_len());
+            wire::ethernet_repr{mac, mac_a, wire::ethertype::arp}.emit(f);
+            wire::arp_repr{wire::arp_operation::reply, mac, ip_b, mac_a, ip_a}.emit(std::span(f).subspan(14));
+            a.receive(to_buffer(f), now);
+        };
+        learn_b(mac_b);
+        const auto drain = [&] {
+            std::vector<bytes_t> out;
+            a.poll(now, [&](buffer &&f) { out.push_back(to_bytes(f.bytes())); });
+            return out;
+        };
+        std::optional<uint16_t> last_ident;
+        uint64_t sent = 0;
+        // Sends `size` bytes to `dst` and checks the one IPv4 frame that leaves (`to_mac`), or that
+        // none leaves (`to_mac` empty: held for ARP).
+        const auto send_data = [&](udp_endpoint dst, const bytes_t &data, std::optional<ethernet_address> to_mac) {
+            const size_t size = data.size();
+            SCOPED_TRACE(testing::Message() << dst.addr_.to_string() << ":" << dst.port_ << " " << size << " B");
+            ASSERT_TRUE(a.udp_sendto(now, s, dst, data).has_value());
+            std::vector<bytes_t> ip_frames;
+            for (auto &f : drain())
+                if (std::to_integer<int>(f[12]) == 0x08 && std::to_integer<int>(f[13]) == 0x00) ip_frames.push_back(f);
+            if (!to_mac) {
+                EXPECT_TRUE(ip_frames.empty());
+                return;
+            }
+            ASSERT_EQ(ip_frames.size(), 1u);
+            const bytes_t &f = ip_frames[0];
+            const uint16_t ident = wire::load_be16(f.data() + 18);
+            if (last_ident) {
+                EXPECT_EQ(ident, static_cast<uint16_t>(*last_ident + 1)); // one ident per datagram
+            }
+            last_ident = ident;
+            bytes_t expect(14 + 20 + 8 + size);
+            wire::ethernet_repr{mac_a, *to_mac, wire::ethertype::ipv4}.emit(expect);
+            wire::ipv4_repr ip = ip_header(ip_a, dst.addr_, wire::ip_protocol::udp, ident);
+            ip.payload_len_ = static_cast<uint16_t>(8 + size);
+            ip.emit(std::span(expect).subspan(14), caps);
+            wire::udp_repr{4000, dst.port_, data}.emit(std::span(expect).subspan(34), ip_a, dst.addr_, caps);
+            EXPECT_EQ(dump(f), dump(expect));
+            ++sent;
+        };
+        const auto send = [&](udp_endpoint dst, size_t size, std::optional<ethernet_address> to_mac) {
+            bytes_t data(size);
+            for (size_t i = 0; i < size; ++i) data[i] = std::byte(static_cast<uint8_t>(i * 7 + size));
+            send_data(dst, data, to_mac);
+        };
+        const udp_endpoint b7{ip_b, 7};
+        send(b7, 0, mac_b); // the first to b7: generic
+        for (size_t n : {1u, 7u, 64u, 1471u, 1472u}) send(b7, n, mac_b); // from the template
+        EXPECT_EQ(a.stats().udp_template_sends_, 5u);
+        {
+            // Two bytes that make the sum come out all ones: the computed checksum is zero and goes on
+            // the wire as 0xffff (RFC 768).
+            auto acc = wire::ipv4_pseudo_header(ip_a, ip_b, 17, 10);
+            acc.add16(4000).add16(7).add16(10);
+            const auto w = static_cast<uint16_t>(0xffff - acc.sum());
+            send_data(b7, {std::byte(static_cast<uint8_t>(w >> 8)), std::byte(static_cast<uint8_t>(w))}, mac_b);
+        }
+        EXPECT_EQ(a.stats().udp_template_sends_, 6u);
+        // Larger than the MTU: fragments, the generic way (one ident; checked by its own test).
+        ASSERT_TRUE(a.udp_sendto(now, s, b7, bytes_t(1473)).has_value());
+        EXPECT_EQ(drain().size(), 2u);
+        last_ident = static_cast<uint16_t>(*last_ident + 1);
+        send({ip_b, 8}, 33, mac_b);          // another port: generic
+        send(b7, 5, mac_b);                  // b7's template still holds
+        send(b7, 6, mac_b);
+        EXPECT_EQ(a.stats().udp_template_sends_, 8u);
+        for (int i = 0; i < 3; ++i) send({far, 53}, 10, mac_gw); // off-subnet, through the gateway
+        EXPECT_EQ(a.stats().udp_template_sends_, 10u);
+        for (int i = 0; i < 2; ++i) send({directed, 9}, 4, ethernet_address::broadcast());
+        for (int i = 0; i < 2; ++i) send({ipv4_address::broadcast(), 9}, 4, ethernet_address::broadcast());
+        EXPECT_EQ(a.stats().udp_template_sends_, 10u); // never for broadcasts
+        send(b7, 100, mac_b);
+        send(b7, 101, mac_b);
+        EXPECT_EQ(a.stats().udp_template_sends_, 11u);
+        // b moves to another MAC: the next datagrams must follow it.
+        learn_b(mac_b2);
+        send(b7, 12, mac_b2);
+        send(b7, 13, mac_b2);
+        EXPECT_EQ(a.stats().udp_template_sends_, 13u);
+        // b's entry expires: the datagram waits for a new resolution, not sent with the old headers.
+        now += a.config().arp_.entry_ttl_;
+        send(b7, 14, std::nullopt);
+        EXPECT_TRUE(a.arp().resolving(ip_b));
+        learn_b(mac_b);
+        const auto held = drain();
+        ASSERT_EQ(held.size(), 1u);
+        auto eth = wire::ethernet_view::check(std::span<const std::byte>(held[0]));
+        ASSERT_TRUE(eth.has_value());
+        EXPECT_EQ(eth->dst(), mac_b);
+        last_ident = static_cast<uint16_t>(*last_ident + 1);
+        send(b7, 15, mac_b);
+        EXPECT_EQ(a.stats().udp_template_sends_, 14u);
+        EXPECT_EQ(a.stats().tx_frames_, sent + 2 + 1 + 1); // + the fragments, the held datagram, one ARP request
+    }
+}
+
+} // namespace
+} // namespace demi::net::test
