@@ -140,7 +140,7 @@ result<void> runtime::drive(timeout limit, Done &&done) {
     }
     // The loop reads the clock itself (not a time pinned by an outer round: a wait nested in a
     // coroutine must see time pass).
-    time_point now = sched_.clock().now();
+    time_point now = sched_.read_clock();
     const time_point deadline = forever ? time_point::max() : now + *limit;
     time_point idle_since = now;
     unsigned empty_polls = 0;
@@ -162,7 +162,7 @@ result<void> runtime::drive(timeout limit, Done &&done) {
             worked = poll_once(block);
         }
         if (done()) return ok();
-        now = sched_.clock().now();
+        now = sched_.read_clock();
         if (now >= deadline) return error(ETIMEDOUT);
         if (worked) {
             idle_since = now;

@@ -34,7 +34,17 @@ public:
     }
 
     /// The clock's time, or the time pinned for the current poll round (see pin()).
-    [[nodiscard]] time_point now() const noexcept { return pinned_ != time_point::min() ? pinned_ : clock_->now(); }
+    [[nodiscard]] time_point now() const noexcept { return pinned_ != time_point::min() ? pinned_ : read_clock(); }
+    /// Reads the clock (whatever is pinned), and remembers the reading for recent().
+    time_point read_clock() const noexcept { return last_read_ = clock_->now(); }
+    /// The time pinned for the current poll round, else the last reading of the clock through this
+    /// scheduler, without reading it: behind the clock by whatever the application did since its last
+    /// call into the runtime. Only for decisions that a slightly old time cannot make wrong in a way
+    /// that matters (whether an ARP entry is still fresh); never for timers.
+    [[nodiscard]] time_point recent() const noexcept {
+        if (pinned_ != time_point::min()) return pinned_;
+        return last_read_ != time_point::min() ? last_read_ : read_clock();
+    }
     /// Makes now() answer `t` until the returned value is passed back to pin(): one reading of the
     /// clock serves a whole busy-poll round (a clock read costs ~25 ns in a VM; a round takes well
     /// under a microsecond). time_point::min() unpins.
@@ -84,6 +94,7 @@ private:
 
     const clock_source *clock_;
     time_point pinned_ = time_point::min();
+    mutable time_point last_read_ = time_point::min();
     std::vector<std::coroutine_handle<>> ready_;
     std::vector<std::coroutine_handle<>> spare_; // an empty vector with capacity, for the next batch
     std::priority_queue<timer, std::vector<timer>, std::greater<>> timers_;

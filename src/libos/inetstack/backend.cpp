@@ -205,12 +205,12 @@ result<buffer> backend::alloc(size_t size) {
     return allocate(size, mem::default_headroom);
 }
 
-void backend::flush_push(rt::runtime &rt, time_point now) {
+void backend::flush_push(rt::runtime &rt) {
     // Nothing else to take: no completion the application has not consumed, no received datagram it
     // has not popped. Otherwise the application is working through a burst, and its replies go together.
     const bool alone = rt.tokens().done_count() == 0 && host_.iface().udp_queued() == 0;
     if (alone || ++deferred_pushes_ >= max_deferred_pushes)
-        flush(now);
+        flush(rt.sched().now());
     else
         output_pending_ = true;
 }

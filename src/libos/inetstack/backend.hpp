@@ -57,8 +57,9 @@ public:
     /// exchange: the reply goes now); otherwise at the start of the next poll, which comes when the
     /// application waits for something not yet done, or with the push that makes
     /// `max_deferred_pushes` waiting — so the replies to a burst of requests leave a few frames to a
-    /// device call, and the peer gets the first of them while the rest are being made.
-    void flush_push(rt::runtime &rt, time_point now);
+    /// device call, and the peer gets the first of them while the rest are being made. The clock is
+    /// read only when the frames leave.
+    void flush_push(rt::runtime &rt);
     /// Small groups keep both ends busy: with 16 or more, two Demi ends fall into lockstep, each idle
     /// while the other works through a whole burst (docs/PERFORMANCE.md, UDP throughput).
     static constexpr uint32_t max_deferred_pushes = 8;

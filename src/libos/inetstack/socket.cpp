@@ -335,7 +335,7 @@ result<void> tcp_socket::push(rt::runtime &rt, op_start &op, const buffer &data)
         int err = 0;
         if (try_send(data, &err) || err != 0) {
             ++push_serving_;
-            if (err == 0) be_->flush_push(rt, rt.sched().now());
+            if (err == 0) be_->flush_push(rt);
             op.complete(err != 0 ? failed(opcode::push, err) : succeeded(opcode::push));
             return ok();
         }
@@ -356,7 +356,7 @@ op_task tcp_socket::push_later(rt::runtime &rt, std::shared_ptr<tcp_socket> self
         int err = 0;
         if (self->try_send(data, &err) || err != 0) {
             ++self->push_serving_;
-            if (err == 0) self->be_->flush_push(rt, rt.sched().now());
+            if (err == 0) self->be_->flush_push(rt);
             self->writers_.notify_all(rt.sched()); // the next push in line
             co_return err != 0 ? failed(opcode::push, err) : succeeded(opcode::push);
         }
@@ -474,10 +474,11 @@ result<void> udp_socket::send(rt::runtime &rt, op_start &op, const buffer &data,
     if (data.size() > 65507) return error(EMSGSIZE);
     if (to.sin_port == 0) return error(EINVAL);
     // The stack takes the datagram at once (copying it unless the application let go of the buffer);
-    // the frame leaves now, or with the rest of a burst at the next poll (backend::flush_push).
-    const time_point now = rt.sched().now();
-    auto r = be_->host().iface().udp_sendto(now, id_, {addr_of(to), ntohs(to.sin_port)}, data);
-    if (r) be_->flush_push(rt, now);
+    // the frame leaves now, or with the rest of a burst at the next poll (backend::flush_push). The
+    // send needs the time only to know whether the next hop's ARP entry is fresh: the runtime's last
+    // reading does (no clock read per datagram).
+    auto r = be_->host().iface().udp_sendto(rt.sched().recent(), id_, {addr_of(to), ntohs(to.sin_port)}, data);
+    if (r) be_->flush_push(rt);
     op.complete(r ? succeeded(opcode::push) : failed(opcode::push, r.code()));
     return ok();
 }

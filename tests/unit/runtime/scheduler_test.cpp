@@ -78,6 +78,24 @@ protected:
     }
 };
 
+// recent(): the pinned time in a poll round, else the last reading of the clock (read once if there
+// was none), never a new reading.
+TEST_F(scheduler_test, recent_is_the_pinned_time_or_the_last_reading) {
+    EXPECT_EQ(sched_.recent(), time_point(1s)); // nothing read yet: reads now
+    clock_.advance(5ms);
+    EXPECT_EQ(sched_.recent(), time_point(1s)); // not read again
+    EXPECT_EQ(sched_.now(), time_point(1s) + 5ms);
+    clock_.advance(5ms);
+    EXPECT_EQ(sched_.recent(), time_point(1s) + 5ms); // now() read it
+    const time_point outer = sched_.pin(time_point(3s));
+    EXPECT_EQ(sched_.recent(), time_point(3s));
+    EXPECT_EQ(sched_.now(), time_point(3s)); // pinned: the clock is not read
+    sched_.pin(outer);
+    EXPECT_EQ(sched_.recent(), time_point(1s) + 5ms);
+    EXPECT_EQ(sched_.read_clock(), time_point(1s) + 10ms);
+    EXPECT_EQ(sched_.recent(), time_point(1s) + 10ms);
+}
+
 TEST_F(scheduler_test, runs_ready_in_schedule_order) {
     EXPECT_FALSE(sched_.has_ready());
     EXPECT_EQ(sched_.run_ready(), 0u);
