@@ -7,7 +7,9 @@
 #include <compare>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <functional>
+#include <type_traits>
 #include <span>
 #include <string>
 #include <string_view>
@@ -60,6 +62,18 @@ public:
     [[nodiscard]] static result<ethernet_address> from_string(std::string_view text) noexcept;
 
     friend constexpr auto operator<=>(const ethernet_address &, const ethernet_address &) noexcept = default;
+    // Equality on the data path (every received frame): two loads per address (the defaulted form
+    // calls memcmp).
+    friend constexpr bool operator==(const ethernet_address &a, const ethernet_address &b) noexcept {
+        if (std::is_constant_evaluated()) return a.octets_ == b.octets_;
+        std::uint32_t a4, b4;
+        std::uint16_t a2, b2;
+        std::memcpy(&a4, a.octets_.data(), 4);
+        std::memcpy(&b4, b.octets_.data(), 4);
+        std::memcpy(&a2, a.octets_.data() + 4, 2);
+        std::memcpy(&b2, b.octets_.data() + 4, 2);
+        return ((a4 ^ b4) | static_cast<std::uint32_t>(a2 ^ b2)) == 0;
+    }
 
 private:
     std::array<std::uint8_t, size> octets_{};
@@ -146,6 +160,9 @@ public:
     [[nodiscard]] static result<ipv4_address> from_string(std::string_view text) noexcept;
 
     friend constexpr auto operator<=>(const ipv4_address &, const ipv4_address &) noexcept = default;
+    friend constexpr bool operator==(const ipv4_address &a, const ipv4_address &b) noexcept {
+        return a.to_host() == b.to_host();
+    }
 
 private:
     std::array<std::uint8_t, size> octets_{};
