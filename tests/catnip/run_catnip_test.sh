@@ -35,6 +35,7 @@ tmp=""
 pids=()
 reserved=0
 nsmade=""
+extra_dirs=()
 hp_state=/run/demi-hugepages.prev
 cleanup() {
     local p
@@ -42,6 +43,7 @@ cleanup() {
     for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
     [ -n "$tmp" ] && rm -rf "$tmp"
     rm -rf /var/run/dpdk/"$prefix"*
+    for p in "${extra_dirs[@]}"; do rm -rf "$p"; done
     [ -n "$nsmade" ] && ip netns del "$nsmade" 2>/dev/null
     if [ "$reserved" = 1 ]; then bash "$hp" release >/dev/null || echo "note: scripts/hugepages release failed" >&2; fi
 }
@@ -87,6 +89,22 @@ eal-errors)
     eal_check 0 "" "net_null starts" DEMI_DPDK_EAL_INIT="--vdev=net_null0 $m --file-prefix=$prefix-7"
     # The af_packet PMD plugin loads and probes on lo (the port is not opened: that would set lo's MTU).
     eal_check 0 "" "net_af_packet probes" --eal-only DEMI_DPDK_EAL_INIT="--vdev=net_af_packet0,iface=lo $m --file-prefix=$prefix-8"
+    # EAL runtime directories: every process above removed its own at exit (DPDK leaves them, with its
+    # telemetry socket); one of a default-prefix (demi-<pid>) process that has ended is removed by the
+    # next process to start, one of a live process is not.
+    for n in 1 2 3 4 5 6 7 8 9; do
+        [ -e "/var/run/dpdk/$prefix-$n" ] && fail "/var/run/dpdk/$prefix-$n was left behind at exit"
+    done
+    sleep 0 &
+    dead=$!
+    wait "$dead"
+    extra_dirs=("/var/run/dpdk/demi-$dead" "/var/run/dpdk/demi-$$")
+    for d in "${extra_dirs[@]}"; do mkdir -p "$d" && touch "$d/dpdk_telemetry.v2" || fail "cannot make $d"; done
+    eal_check 0 "" "net_null starts again" DEMI_DPDK_EAL_INIT="--vdev=net_null0 $m --file-prefix=$prefix-10"
+    [ -e "/var/run/dpdk/demi-$dead" ] && fail "the runtime directory of ended process $dead was not removed"
+    [ -e "/var/run/dpdk/demi-$$/dpdk_telemetry.v2" ] || fail "the runtime directory of live process $$ was touched"
+    [ -e "/var/run/dpdk/$prefix-10" ] && fail "/var/run/dpdk/$prefix-10 was left behind at exit"
+    echo "ok: EAL runtime directories removed at exit, an ended process's swept, a live one's kept"
     ;;
 memif | memif-hugepages)
     if [ "$case_" = memif-hugepages ]; then

@@ -5,8 +5,15 @@
 #include <rte_errno.h>
 #include <rte_ethdev.h>
 
+#include <signal.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <filesystem>
 #include <mutex>
+#include <string_view>
 
 namespace demi::catnip {
 
@@ -31,6 +38,43 @@ std::string joined(const std::vector<std::string> &args) {
     std::string s;
     for (const auto &a : args) s += (s.empty() ? "" : " ") + a;
     return s;
+}
+
+// Every EAL process has a runtime directory, <base>/<file prefix> (/var/run/dpdk/demi-1234 for root),
+// holding at least DPDK's telemetry socket, which DPDK leaves behind when the process ends. Ours is
+// removed at a normal exit; those of processes started with the default prefix (demi-<pid>) that
+// ended otherwise (killed) are removed by the next catnip process to start.
+void remove_runtime_dir(const std::filesystem::path &dir) noexcept {
+    std::error_code ec;
+    for (const auto &e : std::filesystem::directory_iterator(dir, ec))
+        if (!e.is_directory(ec)) std::filesystem::remove(e.path(), ec);
+    std::filesystem::remove(dir, ec); // only if it is empty now
+}
+
+std::filesystem::path &own_runtime_dir() {
+    static std::filesystem::path dir;
+    return dir;
+}
+
+void remove_own_runtime_dir() noexcept {
+    if (!own_runtime_dir().empty()) remove_runtime_dir(own_runtime_dir());
+}
+
+void sweep_stale_runtime_dirs(const std::filesystem::path &base) noexcept {
+    std::error_code ec;
+    for (const auto &e : std::filesystem::directory_iterator(base, ec)) {
+        const std::string name = e.path().filename().string();
+        constexpr std::string_view prefix = "demi-";
+        if (name.size() <= prefix.size() || name.compare(0, prefix.size(), prefix) != 0 ||
+            !std::all_of(name.begin() + prefix.size(), name.end(), [](char c) { return c >= '0' && c <= '9'; }) ||
+            name.size() > prefix.size() + 9)
+            continue;
+        const long pid = std::stol(name.substr(prefix.size()));
+        if (pid <= 0 || pid == static_cast<long>(getpid())) continue;
+        if (kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH) continue; // alive, or not ours to know
+        DEMI_LOG(debug, "catnip", "removing %s, left by an EAL process that has ended", e.path().c_str());
+        remove_runtime_dir(e.path());
+    }
 }
 
 } // namespace
@@ -64,7 +108,13 @@ result<void> eal_start(const rt::config &cfg) {
     argv.push_back(nullptr);
 
     DEMI_LOG(info, "catnip", "starting the DPDK EAL: %s", joined(args).c_str());
-    if (rte_eal_init(static_cast<int>(kept.size()), argv.data()) < 0) {
+    const int rc = rte_eal_init(static_cast<int>(kept.size()), argv.data());
+    if (const char *dir = rte_eal_get_runtime_dir(); dir != nullptr && dir[0] != '\0') {
+        own_runtime_dir() = dir;
+        std::atexit(remove_own_runtime_dir);
+        sweep_stale_runtime_dirs(own_runtime_dir().parent_path());
+    }
+    if (rc < 0) {
         const int e = rte_errno > 0 ? rte_errno : EINVAL;
         st.code = e;
         DEMI_LOG(error, "catnip", "DPDK EAL initialisation failed with '%s': %s (set DEMI_LOG=debug for DPDK's own log)",
