@@ -1,5 +1,7 @@
 #include "runtime/config.hpp"
 
+#include "common/log.hpp"
+
 #include <arpa/inet.h>
 #include <yaml-cpp/yaml.h>
 
@@ -190,6 +192,19 @@ result<config> load_config(const std::string &path, bool use_env) {
         }
     }
     return c;
+}
+
+bool read_raw_u32(const config &cfg, const char *key, uint32_t lo, uint32_t hi, uint32_t *out) {
+    auto it = cfg.raw.find(key);
+    if (it == cfg.raw.end()) return true;
+    uint32_t x = 0;
+    if (!parse_u32(it->second, &x) || x < lo || x > hi) {
+        DEMI_LOG(error, "config", "config %s: key %s: '%s' is not an integer in %u..%u", cfg.source.c_str(), key,
+                 it->second.c_str(), lo, hi);
+        return false;
+    }
+    *out = x;
+    return true;
 }
 
 } // namespace demi::rt

@@ -56,6 +56,11 @@ result<config> parse_config(const std::string &text, const std::string &source, 
 /// On error prints one line naming file, key and problem to stderr and returns EINVAL.
 result<config> load_config(const std::string &path, bool use_env);
 
+/// A backend's own integer key (from `cfg.raw`): true with *out untouched when the key is absent, true
+/// with *out set when its value is a decimal integer in lo..hi, else false with an error naming the
+/// file, the key and the range on the log.
+bool read_raw_u32(const config &cfg, const char *key, uint32_t lo, uint32_t hi, uint32_t *out);
+
 /// Parses "aa:bb:cc:dd:ee:ff".
 std::optional<std::array<uint8_t, 6>> parse_mac(const std::string &s);
 /// Parses a dotted IPv4 address into network byte order.

@@ -25,31 +25,16 @@ constexpr std::uint64_t tx_cksum_offloads =
 constexpr std::uint64_t rx_cksum_offloads =
     RTE_ETH_RX_OFFLOAD_IPV4_CKSUM | RTE_ETH_RX_OFFLOAD_TCP_CKSUM | RTE_ETH_RX_OFFLOAD_UDP_CKSUM;
 
-bool read_u32(const rt::config &cfg, const char *key, std::uint32_t hi, std::uint32_t *out) {
-    auto it = cfg.raw.find(key);
-    if (it == cfg.raw.end()) return true;
-    const std::string &v = it->second;
-    char *end = nullptr;
-    errno = 0;
-    unsigned long long x = std::strtoull(v.c_str(), &end, 10);
-    if (v.empty() || errno != 0 || *end != '\0' || v[0] == '-' || x > hi) {
-        DEMI_LOG(error, "catnip", "config %s: key %s: '%s' is not an integer in 0..%u", cfg.source.c_str(), key,
-                 v.c_str(), hi);
-        return false;
-    }
-    *out = static_cast<std::uint32_t>(x);
-    return true;
-}
-
 enum class tx_kind : std::uint8_t { direct, indirect, copy };
 
 } // namespace
 
 result<std::unique_ptr<dpdk_device>> dpdk_device::open(const rt::config &cfg, mbuf_pool &pool) {
     std::uint32_t port32 = 0, link_wait_ms = 2000, rxd32 = 1024, txd32 = 1024;
-    if (!read_u32(cfg, "dpdk.port_id", RTE_MAX_ETHPORTS - 1, &port32) ||
-        !read_u32(cfg, "dpdk.link_wait_ms", 600000, &link_wait_ms) ||
-        !read_u32(cfg, "dpdk.rx_descriptors", 32768, &rxd32) || !read_u32(cfg, "dpdk.tx_descriptors", 32768, &txd32))
+    if (!rt::read_raw_u32(cfg, "dpdk.port_id", 0, RTE_MAX_ETHPORTS - 1, &port32) ||
+        !rt::read_raw_u32(cfg, "dpdk.link_wait_ms", 0, 600000, &link_wait_ms) ||
+        !rt::read_raw_u32(cfg, "dpdk.rx_descriptors", 0, 32768, &rxd32) ||
+        !rt::read_raw_u32(cfg, "dpdk.tx_descriptors", 0, 32768, &txd32))
         return error(EINVAL);
     const auto port = static_cast<std::uint16_t>(port32);
     if (!rte_eth_dev_is_valid_port(port)) {

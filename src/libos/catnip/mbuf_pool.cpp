@@ -24,30 +24,14 @@ static_assert(alignof(buffer_block) <= RTE_MBUF_PRIV_ALIGN);
 
 void release_mbuf(buffer_block *blk) noexcept { rte_pktmbuf_free(static_cast<rte_mbuf *>(blk->owner)); }
 
-bool read_u32(const rt::config &cfg, const char *key, std::uint32_t lo, std::uint32_t hi, std::uint32_t *out) {
-    auto it = cfg.raw.find(key);
-    if (it == cfg.raw.end()) return true;
-    const std::string &v = it->second;
-    char *end = nullptr;
-    errno = 0;
-    unsigned long long x = std::strtoull(v.c_str(), &end, 10);
-    if (v.empty() || errno != 0 || *end != '\0' || v[0] == '-' || x < lo || x > hi) {
-        DEMI_LOG(error, "catnip", "config %s: key %s: '%s' is not an integer in %u..%u", cfg.source.c_str(), key,
-                 v.c_str(), lo, hi);
-        return false;
-    }
-    *out = static_cast<std::uint32_t>(x);
-    return true;
-}
-
 } // namespace
 
 result<mbuf_pool_config> mbuf_pool_config::from(const rt::config &cfg) {
     mbuf_pool_config c;
     c.mtu = cfg.mtu;
-    if (!read_u32(cfg, "dpdk.mbuf_count", 63, 1u << 24, &c.count) ||
-        !read_u32(cfg, "dpdk.mbuf_cache", 0, RTE_MEMPOOL_CACHE_MAX_SIZE, &c.cache) ||
-        !read_u32(cfg, "dpdk.mbuf_data_room", 0, 65535, &c.data_room))
+    if (!rt::read_raw_u32(cfg, "dpdk.mbuf_count", 63, 1u << 24, &c.count) ||
+        !rt::read_raw_u32(cfg, "dpdk.mbuf_cache", 0, RTE_MEMPOOL_CACHE_MAX_SIZE, &c.cache) ||
+        !rt::read_raw_u32(cfg, "dpdk.mbuf_data_room", 0, 65535, &c.data_room))
         return error(EINVAL);
     return c;
 }

@@ -177,6 +177,24 @@ TEST(config_test, bad_integers_name_key) {
     expect_rejected("inetstack_config:\n  mtu: 1500.5\n", {"inetstack_config.mtu"});
 }
 
+// A backend's own integer keys (catnip's dpdk.*): absent leaves the default, else a decimal in range.
+TEST(config_test, raw_u32_keys_for_backends) {
+    config c;
+    ASSERT_EQ(parse("dpdk:\n  a: 64\n  b: 63\n  c: 1025\n  d: -1\n  e: 12x\n  f: ''\n  g: 1024\n", &c), "");
+    uint32_t v = 7;
+    EXPECT_TRUE(read_raw_u32(c, "dpdk.absent", 0, 10, &v));
+    EXPECT_EQ(v, 7u);
+    EXPECT_TRUE(read_raw_u32(c, "dpdk.a", 64, 1024, &v));
+    EXPECT_EQ(v, 64u);
+    EXPECT_TRUE(read_raw_u32(c, "dpdk.g", 64, 1024, &v));
+    EXPECT_EQ(v, 1024u);
+    for (const char *bad : {"dpdk.b", "dpdk.c", "dpdk.d", "dpdk.e", "dpdk.f"}) {
+        v = 7;
+        EXPECT_FALSE(read_raw_u32(c, bad, 64, 1024, &v)) << bad;
+        EXPECT_EQ(v, 7u) << bad;
+    }
+}
+
 TEST(config_test, mtu_range) {
     expect_rejected("inetstack_config:\n  mtu: 67\n", {"inetstack_config.mtu", "67"});
     expect_rejected("inetstack_config:\n  mtu: 9217\n", {"inetstack_config.mtu", "9217"});
