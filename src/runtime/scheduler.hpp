@@ -40,7 +40,7 @@ public:
     /// The time pinned for the current poll round, else the last reading of the clock through this
     /// scheduler, without reading it: behind the clock by whatever the application did since its last
     /// call into the runtime. Only for decisions that a slightly old time cannot make wrong in a way
-    /// that matters (whether an ARP entry is still fresh); never for timers.
+    /// that matters (whether a UDP header template's ARP entry is still fresh); never for timers.
     [[nodiscard]] time_point recent() const noexcept {
         if (pinned_ != time_point::min()) return pinned_;
         return last_read_ != time_point::min() ? last_read_ : read_clock();

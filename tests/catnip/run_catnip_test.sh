@@ -89,20 +89,27 @@ eal-errors)
     eal_check 0 "" "net_null starts" DEMI_DPDK_EAL_INIT="--vdev=net_null0 $m --file-prefix=$prefix-7"
     # The af_packet PMD plugin loads and probes on lo (the port is not opened: that would set lo's MTU).
     eal_check 0 "" "net_af_packet probes" --eal-only DEMI_DPDK_EAL_INIT="--vdev=net_af_packet0,iface=lo $m --file-prefix=$prefix-8"
-    # EAL runtime directories: every process above removed its own at exit (DPDK leaves them, with its
-    # telemetry socket); one of a default-prefix (demi-<pid>) process that has ended is removed by the
-    # next process to start, one of a live process is not.
-    for n in 1 2 3 4 5 6 7 8 9; do
+    # EAL runtime directories: every process above whose EAL started removed its own at exit (DPDK
+    # leaves them, with its telemetry socket; 2 and 3 failed to start, and a failed start may have met
+    # another process's directory, so it leaves it); one of a default-prefix (demi-<pid>) process that
+    # has ended is removed by the next process to start, one of a live process is not.
+    for n in 1 4 5 6 7 8 9; do
         [ -e "/var/run/dpdk/$prefix-$n" ] && fail "/var/run/dpdk/$prefix-$n was left behind at exit"
     done
     sleep 0 &
     dead=$!
     wait "$dead"
-    extra_dirs=("/var/run/dpdk/demi-$dead" "/var/run/dpdk/demi-$$")
-    for d in "${extra_dirs[@]}"; do mkdir -p "$d" && touch "$d/dpdk_telemetry.v2" || fail "cannot make $d"; done
+    sleep 0 &
+    dead2=$!
+    wait "$dead2"
+    extra_dirs=("/var/run/dpdk/demi-$dead" "/var/run/dpdk/demi-$$" "/var/run/dpdk/demi-$dead2")
+    for d in "${extra_dirs[@]:0:2}"; do mkdir -p "$d" && touch "$d/dpdk_telemetry.v2" || fail "cannot make $d"; done
+    # A symlink with a default-prefix name: neither it nor what it points to is swept.
+    mkdir "$tmp/target" && touch "$tmp/target/keep" && ln -s "$tmp/target" "/var/run/dpdk/demi-$dead2" || fail "symlink"
     eal_check 0 "" "net_null starts again" DEMI_DPDK_EAL_INIT="--vdev=net_null0 $m --file-prefix=$prefix-10"
     [ -e "/var/run/dpdk/demi-$dead" ] && fail "the runtime directory of ended process $dead was not removed"
     [ -e "/var/run/dpdk/demi-$$/dpdk_telemetry.v2" ] || fail "the runtime directory of live process $$ was touched"
+    [ -e "$tmp/target/keep" ] || fail "the sweep followed a symlink and removed what it points to"
     [ -e "/var/run/dpdk/$prefix-10" ] && fail "/var/run/dpdk/$prefix-10 was left behind at exit"
     echo "ok: EAL runtime directories removed at exit, an ended process's swept, a live one's kept"
     ;;

@@ -6,6 +6,7 @@
 #include <rte_ethdev.h>
 
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -46,8 +47,9 @@ std::string joined(const std::vector<std::string> &args) {
 // ended otherwise (killed) are removed by the next catnip process to start.
 void remove_runtime_dir(const std::filesystem::path &dir) noexcept {
     std::error_code ec;
-    for (const auto &e : std::filesystem::directory_iterator(dir, ec))
-        if (!e.is_directory(ec)) std::filesystem::remove(e.path(), ec);
+    std::filesystem::directory_iterator it(dir, ec), end;
+    for (; !ec && it != end; it.increment(ec))
+        if (!it->is_directory(ec)) std::filesystem::remove(it->path(), ec); // a symlink itself, not its target
     std::filesystem::remove(dir, ec); // only if it is empty now
 }
 
@@ -60,20 +62,32 @@ void remove_own_runtime_dir() noexcept {
     if (!own_runtime_dir().empty()) remove_runtime_dir(own_runtime_dir());
 }
 
+// The pid of a default-prefix directory name, demi-<pid> (decimal, no leading zero); 0 otherwise.
+long default_prefix_pid(const std::string &name) noexcept {
+    constexpr std::string_view prefix = "demi-";
+    if (name.size() <= prefix.size() || name.size() > prefix.size() + 9 || name.compare(0, prefix.size(), prefix) != 0 ||
+        name[prefix.size()] == '0')
+        return 0;
+    long pid = 0;
+    for (size_t i = prefix.size(); i < name.size(); ++i) {
+        if (name[i] < '0' || name[i] > '9') return 0;
+        pid = pid * 10 + (name[i] - '0');
+    }
+    return pid;
+}
+
 void sweep_stale_runtime_dirs(const std::filesystem::path &base) noexcept {
     std::error_code ec;
-    for (const auto &e : std::filesystem::directory_iterator(base, ec)) {
-        const std::string name = e.path().filename().string();
-        constexpr std::string_view prefix = "demi-";
-        if (name.size() <= prefix.size() || name.compare(0, prefix.size(), prefix) != 0 ||
-            !std::all_of(name.begin() + prefix.size(), name.end(), [](char c) { return c >= '0' && c <= '9'; }) ||
-            name.size() > prefix.size() + 9)
-            continue;
-        const long pid = std::stol(name.substr(prefix.size()));
-        if (pid <= 0 || pid == static_cast<long>(getpid())) continue;
+    std::filesystem::directory_iterator it(base, ec), end;
+    for (; !ec && it != end; it.increment(ec)) {
+        const long pid = default_prefix_pid(it->path().filename().string());
+        if (pid == 0 || pid == static_cast<long>(getpid())) continue;
+        // Only a real directory of our own user (not a symlink planted in a shared base like /tmp/dpdk).
+        struct stat st {};
+        if (lstat(it->path().c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid()) continue;
         if (kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH) continue; // alive, or not ours to know
-        DEMI_LOG(debug, "catnip", "removing %s, left by an EAL process that has ended", e.path().c_str());
-        remove_runtime_dir(e.path());
+        DEMI_LOG(debug, "catnip", "removing %s, left by an EAL process that has ended", it->path().c_str());
+        remove_runtime_dir(it->path());
     }
 }
 
@@ -109,7 +123,10 @@ result<void> eal_start(const rt::config &cfg) {
 
     DEMI_LOG(info, "catnip", "starting the DPDK EAL: %s", joined(args).c_str());
     const int rc = rte_eal_init(static_cast<int>(kept.size()), argv.data());
-    if (const char *dir = rte_eal_get_runtime_dir(); dir != nullptr && dir[0] != '\0') {
+    // Only a primary that started owns its directory: a failed start may have found another
+    // process's (the same prefix), and a secondary shares its primary's.
+    if (const char *dir = rte_eal_get_runtime_dir();
+        rc >= 0 && rte_eal_process_type() == RTE_PROC_PRIMARY && dir != nullptr && dir[0] != '\0') {
         own_runtime_dir() = dir;
         std::atexit(remove_own_runtime_dir);
         sweep_stale_runtime_dirs(own_runtime_dir().parent_path());

@@ -474,10 +474,11 @@ result<void> udp_socket::send(rt::runtime &rt, op_start &op, const buffer &data,
     if (data.size() > 65507) return error(EMSGSIZE);
     if (to.sin_port == 0) return error(EINVAL);
     // The stack takes the datagram at once (copying it unless the application let go of the buffer);
-    // the frame leaves now, or with the rest of a burst at the next poll (backend::flush_push). The
-    // send needs the time only to know whether the next hop's ARP entry is fresh: the runtime's last
-    // reading does (no clock read per datagram).
-    auto r = be_->host().iface().udp_sendto(rt.sched().recent(), id_, {addr_of(to), ntohs(to.sin_port)}, data);
+    // the frame leaves now, or with the rest of a burst at the next poll (backend::flush_push). With
+    // the socket's header template the send needs the time only to know whether the next hop's ARP
+    // entry is fresh: the runtime's last reading does (no clock read per datagram).
+    auto r = be_->host().iface().udp_sendto(
+        rt.sched().recent(), [&rt] { return rt.sched().now(); }, id_, {addr_of(to), ntohs(to.sin_port)}, data);
     if (r) be_->flush_push(rt);
     op.complete(r ? succeeded(opcode::push) : failed(opcode::push, r.code()));
     return ok();

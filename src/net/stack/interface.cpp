@@ -584,13 +584,14 @@ result<void> interface::udp_sendto(time_point now, udp_socket_id id, udp_endpoin
         local = udp_.bind(id, ipv4_address{}, 0, cfg_.addr_, *rng_);
         if (!local) return local.err();
     }
+    if (udp_header_template *t = udp_template_for(now, id, dst, payload.size()))
+        return send_from_udp_template(*t, std::move(payload));
     if (payload.size() + udp_len + ipv4_len <= cfg_.mtu_) {
         // A run of datagrams to one destination reuses its headers (udp_header_template). The template
         // is made on the second datagram in a row to a destination, so that a server answering many
         // clients in turn does not build one per datagram.
         udp_header_template &t = *udp_.header_template(id);
-        const bool valid = t.len_ != 0 && t.dst_ == dst && now < t.until_ && t.arp_gen_ == arp_.generation();
-        const bool use = valid || (t.last_dst_ == dst && build_udp_template(t, local->port_, dst, now));
+        const bool use = t.last_dst_ == dst && build_udp_template(t, local->port_, dst, now);
         t.last_dst_ = dst;
         if (use) return send_from_udp_template(t, std::move(payload));
     }
@@ -600,6 +601,17 @@ result<void> interface::udp_sendto(time_point now, udp_socket_id id, udp_endpoin
     wire::udp_repr udp{local->port_, dst.port_, dgram->bytes().subspan(udp_len)};
     udp.emit(dgram->bytes(), source_for(dst.addr_), dst.addr_, cfg_.caps_); // the payload is in place: not copied
     return send_ipv4(now, dst.addr_, wire::ip_protocol::udp, std::move(*dgram));
+}
+
+udp_header_template *interface::udp_template_for(time_point now, udp_socket_id id, udp_endpoint dst,
+                                                 size_t size) noexcept {
+    udp_header_template *t = udp_.header_template(id);
+    // A template exists only for a bound socket and a destination with a port (checked when built).
+    if (t == nullptr || t->len_ == 0 || !(t->dst_ == dst) || now >= t->until_ || t->arp_gen_ != arp_.generation() ||
+        size + udp_len + ipv4_len > cfg_.mtu_)
+        return nullptr;
+    t->last_dst_ = dst;
+    return t;
 }
 
 bool interface::build_udp_template(udp_header_template &t, uint16_t src_port, udp_endpoint dst, time_point now) {

@@ -146,6 +146,16 @@ public:
     [[nodiscard]] result<udp_endpoint> udp_local(udp_socket_id id) const { return udp_.local(id); }
     /// Sends `payload` to `dst` (an unbound socket is first bound to INADDR_ANY and an ephemeral port).
     result<void> udp_sendto(time_point now, udp_socket_id id, udp_endpoint dst, buffer payload);
+    /// As above for a caller whose exact time costs a clock read: when the socket's header template
+    /// for `dst` holds at `recent` (a time that may lag the clock; it only decides whether the next
+    /// hop's ARP entry is still fresh) the datagram goes with it, else `now()` is asked for the time
+    /// of the generic path (ARP timers).
+    template <class Now>
+    result<void> udp_sendto(time_point recent, Now &&now, udp_socket_id id, udp_endpoint dst, buffer payload) {
+        if (udp_header_template *t = udp_template_for(recent, id, dst, payload.size()))
+            return send_from_udp_template(*t, std::move(payload));
+        return udp_sendto(now(), id, dst, std::move(payload));
+    }
     /// As above, copying `data` into a new buffer.
     result<void> udp_sendto(time_point now, udp_socket_id id, udp_endpoint dst, std::span<const std::byte> data);
     /// The oldest received datagram; EAGAIN when none.
@@ -214,6 +224,9 @@ private:
     /// (held while `next_hop` resolves, RFC 1122 §2.3.2.2).
     result<void> to_next_hop(time_point now, buffer packet, ipv4_address next_hop, bool resolved,
                              ethernet_address dst_mac, buffer *direct);
+    /// The socket's header template when it holds for `dst` at `now` and a payload of `size` bytes
+    /// fits one frame; nullptr otherwise.
+    udp_header_template *udp_template_for(time_point now, udp_socket_id id, udp_endpoint dst, size_t size) noexcept;
     /// Fills `t` with the headers of a datagram from `src_port` to `dst` when `dst` is routed through a
     /// resolved next hop (not local, not broadcast); false (and `t` empty) otherwise.
     bool build_udp_template(udp_header_template &t, uint16_t src_port, udp_endpoint dst, time_point now);

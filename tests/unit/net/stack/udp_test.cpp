@@ -234,6 +234,29 @@ TEST_F(udp, send_copies_without_headroom_or_when_shared) {
     EXPECT_EQ(shared->use_count(), 1u);
 }
 
+// The overload for callers whose exact time costs a clock read: the template is checked at the
+// recent time and the clock is asked only when the datagram takes the generic path.
+TEST_F(udp, recent_time_send_asks_the_clock_only_off_the_template) {
+    a_->add_static_arp(ip_b, mac_b);
+    auto sa = a_->udp_open();
+    int asked = 0;
+    const auto clock = [&] {
+        ++asked;
+        return now_;
+    };
+    const bytes_t d = to_bytes("x");
+    ASSERT_TRUE(a_->udp_sendto(now_, clock, sa, {ip_b, 7}, to_buffer(d)).has_value()); // generic
+    ASSERT_TRUE(a_->udp_sendto(now_, clock, sa, {ip_b, 7}, to_buffer(d)).has_value()); // generic, builds
+    EXPECT_EQ(asked, 2);
+    EXPECT_EQ(a_->stats().udp_template_sends_, 1u);
+    ASSERT_TRUE(a_->udp_sendto(now_, clock, sa, {ip_b, 7}, to_buffer(d)).has_value()); // template
+    EXPECT_EQ(asked, 2);
+    EXPECT_EQ(a_->stats().udp_template_sends_, 2u);
+    ASSERT_TRUE(a_->udp_sendto(now_, clock, sa, {ip_b, 9}, to_buffer(d)).has_value()); // another port
+    EXPECT_EQ(asked, 3);
+    EXPECT_EQ(drain(*a_, now_).size(), 4u);
+}
+
 // RFC 791 §3.2: a datagram larger than the MTU leaves in fragments of one identification, each at
 // most the MTU, offsets in 8-octet units, MF on all but the last; the peer reassembles it byte-exact.
 TEST_F(udp, larger_than_the_mtu_is_fragmented) {
