@@ -65,8 +65,8 @@ void remove_own_runtime_dir() noexcept {
 // The pid of a default-prefix directory name, demi-<pid> (decimal, no leading zero); 0 otherwise.
 long default_prefix_pid(const std::string &name) noexcept {
     constexpr std::string_view prefix = "demi-";
-    if (name.size() <= prefix.size() || name.size() > prefix.size() + 9 || name.compare(0, prefix.size(), prefix) != 0 ||
-        name[prefix.size()] == '0')
+    if (name.size() <= prefix.size() || name.size() > prefix.size() + 9 ||
+        name.compare(0, prefix.size(), prefix) != 0 || name[prefix.size()] == '0')
         return 0;
     long pid = 0;
     for (size_t i = prefix.size(); i < name.size(); ++i) {

@@ -70,6 +70,12 @@ result<buffer> interface::with_headroom(buffer payload, size_t headroom) {
     return b;
 }
 
+demi::error interface::drop_tx_queue_full() noexcept {
+    ++stats_.tx_queue_full_drops_;
+    DEMI_LOG(debug, "eth", "frame dropped: transmit queue full (%zu)", tx_.size());
+    return error(ENOBUFS);
+}
+
 result<void> interface::transmit(buffer packet, ethernet_address dst, wire::ethertype type, buffer *direct) {
     if (direct != nullptr && tx_.empty() && packet.headroom() >= eth_len && packet.use_count() == 1) {
         // Nothing queued before it: the caller hands it to the device (with_headroom's conditions hold).
@@ -80,11 +86,7 @@ result<void> interface::transmit(buffer packet, ethernet_address dst, wire::ethe
         *direct = std::move(packet);
         return ok();
     }
-    if (tx_.size() >= cfg_.max_tx_queue_) {
-        ++stats_.tx_queue_full_drops_;
-        DEMI_LOG(debug, "eth", "frame dropped: transmit queue full (%zu)", tx_.size());
-        return error(ENOBUFS);
-    }
+    if (tx_.size() >= cfg_.max_tx_queue_) return drop_tx_queue_full();
     auto frame = with_headroom(std::move(packet), eth_len);
     if (!frame) return frame.err();
     frame->prepend(eth_len);
@@ -559,18 +561,18 @@ result<void> interface::send_local(ipv4_address dst, wire::ip_protocol protocol,
     return ok();
 }
 
-std::optional<time_point> interface::next_hop_valid_until(ipv4_address dst, time_point now) const noexcept {
+std::optional<ipv4_address> interface::unicast_next_hop(ipv4_address dst) const noexcept {
     // The routing of send_ipv4 for a unicast destination.
     if (is_broadcast(dst) || !dst.is_unicast() || dst.is_loopback() || dst == cfg_.addr_) return std::nullopt;
-    ipv4_address next_hop;
-    if (dst.same_subnet(cfg_.addr_, cfg_.prefix_len_)) {
-        next_hop = dst;
-    } else if (!cfg_.gateway_.is_unspecified()) {
-        next_hop = cfg_.gateway_;
-    } else {
-        return std::nullopt;
-    }
-    return arp_.valid_until(next_hop, now);
+    if (dst.same_subnet(cfg_.addr_, cfg_.prefix_len_)) return dst;
+    if (!cfg_.gateway_.is_unspecified()) return cfg_.gateway_;
+    return std::nullopt;
+}
+
+std::optional<time_point> interface::next_hop_valid_until(ipv4_address dst, time_point now) const noexcept {
+    const auto hop = unicast_next_hop(dst);
+    if (!hop) return std::nullopt;
+    return arp_.valid_until(*hop, now);
 }
 
 result<void> interface::udp_sendto(time_point now, udp_socket_id id, udp_endpoint dst, buffer payload) {
@@ -617,11 +619,11 @@ udp_header_template *interface::udp_template_for(time_point now, udp_socket_id i
 bool interface::build_udp_template(udp_header_template &t, uint16_t src_port, udp_endpoint dst, time_point now) {
     t.len_ = 0;
     // Nothing for local, broadcast, unroutable or unresolved destinations: those go the generic way.
-    const auto until = next_hop_valid_until(dst.addr_, now);
-    if (!until || now >= *until) return false;
-    const ipv4_address hop = dst.addr_.same_subnet(cfg_.addr_, cfg_.prefix_len_) ? dst.addr_ : cfg_.gateway_;
-    const auto mac = arp_.lookup(hop, now);
-    if (!mac) return false;
+    const auto hop = unicast_next_hop(dst.addr_);
+    if (!hop) return false;
+    const auto until = arp_.valid_until(*hop, now);
+    const auto mac = arp_.lookup(*hop, now);
+    if (!until || now >= *until || !mac) return false;
     // The headers the generic path writes for an empty datagram, by the same emitters.
     std::byte *p = t.frame_.data();
     wire::ethernet_repr{cfg_.mac_, *mac, wire::ethertype::ipv4}.emit(std::span(p, eth_len));
@@ -643,11 +645,7 @@ bool interface::build_udp_template(udp_header_template &t, uint16_t src_port, ud
 }
 
 result<void> interface::send_from_udp_template(const udp_header_template &t, buffer payload) {
-    if (tx_.size() >= cfg_.max_tx_queue_) {
-        ++stats_.tx_queue_full_drops_;
-        DEMI_LOG(debug, "eth", "frame dropped: transmit queue full (%zu)", tx_.size());
-        return error(ENOBUFS);
-    }
+    if (tx_.size() >= cfg_.max_tx_queue_) return drop_tx_queue_full();
     auto b = with_headroom(std::move(payload), udp_headroom);
     if (!b) return b.err();
     const size_t n = b->size();
@@ -660,13 +658,15 @@ result<void> interface::send_from_udp_template(const udp_header_template &t, buf
     const uint16_t ident = next_ident_++;
     wire::store_be16(ip + 2, total);
     wire::store_be16(ip + 4, ident);
-    if (wire::computes(cfg_.caps_.ipv4_)) wire::store_be16(ip + 10, fold_complement(uint64_t{t.ip_base_} + total + ident));
+    if (wire::computes(cfg_.caps_.ipv4_))
+        wire::store_be16(ip + 10, fold_complement(uint64_t{t.ip_base_} + total + ident));
     std::byte *udp = ip + ipv4_len;
     const auto len = static_cast<uint16_t>(udp_len + n);
     wire::store_be16(udp + 4, len);
     if (wire::computes(cfg_.caps_.udp_)) {
         // The length counts twice (pseudo header and UDP header); the data starts at an even offset.
-        const std::uint64_t sum = uint64_t{t.udp_base_} + 2u * len + wire::ones_complement_sum(std::span(udp + udp_len, n));
+        const std::uint64_t sum =
+            uint64_t{t.udp_base_} + 2u * len + wire::ones_complement_sum(std::span(udp + udp_len, n));
         const uint16_t c = fold_complement(sum);
         wire::store_be16(udp + 6, c == 0 ? 0xffff : c); // RFC 768: a computed zero is sent as all ones
     } else {

@@ -209,6 +209,9 @@ private:
                           std::span<const std::byte> data, wire::icmpv4_unreachable code);
 
     [[nodiscard]] bool is_broadcast(ipv4_address a) const noexcept;
+    /// The next hop send_ipv4 takes to a unicast destination on the wire (itself on our subnet, else
+    /// the gateway); nothing for local, broadcast, multicast or unroutable destinations.
+    [[nodiscard]] std::optional<ipv4_address> unicast_next_hop(ipv4_address dst) const noexcept;
     /// A buffer holding `payload`'s bytes with at least `headroom` bytes before them: `payload` itself
     /// when that is safe (see the file comment), else a copy.
     result<buffer> with_headroom(buffer payload, size_t headroom);
@@ -234,6 +237,8 @@ private:
     result<void> send_from_udp_template(const udp_header_template &t, buffer payload);
     /// Builds the IPv4 header and queues the datagram for local delivery.
     result<void> send_local(ipv4_address dst, wire::ip_protocol protocol, buffer payload);
+    /// A frame dropped because poll()'s queue is full: counted and logged; ENOBUFS.
+    demi::error drop_tx_queue_full() noexcept;
     /// Prepends the Ethernet header and queues the frame.
     result<void> transmit(buffer packet, ethernet_address dst, wire::ethertype type, buffer *direct = nullptr);
     void send_arp(wire::arp_operation op, ethernet_address dst_mac, ethernet_address target_mac,

@@ -9,10 +9,10 @@
 #include <cstdint>
 #include <cstring>
 #include <functional>
-#include <type_traits>
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 #include "common/result.hpp"
 
