@@ -146,7 +146,7 @@ result<void> libos::setsockopt(int qd, int level, int name, const void *val, soc
     auto *q = rt_->find(qd);
     if (q == nullptr) return error(EBADF);
     if (val == nullptr) return error(EINVAL);
-    return q->setsockopt(level, name, val, len);
+    return q->setsockopt(*rt_, level, name, val, len);
 }
 
 result<void> libos::getsockopt(int qd, int level, int name, void *val, socklen_t *len) {

@@ -39,7 +39,9 @@ public:
     virtual result<void> push(runtime &, op_start &, const buffer &data) = 0;
     virtual result<void> pushto(runtime &, op_start &, const buffer &, const sockaddr_in &) { return error(ENOTSUP); }
     virtual result<void> pop(runtime &, op_start &) = 0;
-    virtual result<void> setsockopt(int /*level*/, int /*name*/, const void *, socklen_t) { return error(ENOTSUP); }
+    virtual result<void> setsockopt(runtime &, int /*level*/, int /*name*/, const void *, socklen_t) {
+        return error(ENOTSUP);
+    }
     virtual result<void> getsockopt(int /*level*/, int /*name*/, void *, socklen_t *) { return error(ENOTSUP); }
     virtual result<sockaddr_in> getpeername() { return error(ENOTSUP); }
     virtual result<sockaddr_in> getsockname() { return error(ENOTSUP); }

@@ -84,7 +84,7 @@ socklen_t option_size(int level, int name) {
 }
 } // namespace
 
-result<void> socket::setsockopt(int level, int name, const void *val, socklen_t len) {
+result<void> socket::setsockopt(rt::runtime &, int level, int name, const void *val, socklen_t len) {
     if (closed()) return error(EBADF);
     if (!supported_option(level, name)) return error(ENOTSUP);
     if (level == IPPROTO_TCP && type() != rt::queue_type::tcp) return error(ENOTSUP);

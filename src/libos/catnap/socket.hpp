@@ -24,7 +24,7 @@ public:
     result<void> push(rt::runtime &rt, rt::op_start &op, const buffer &data) override;
     result<void> pushto(rt::runtime &rt, rt::op_start &op, const buffer &data, const sockaddr_in &addr) override;
     result<void> pop(rt::runtime &rt, rt::op_start &op) override;
-    result<void> setsockopt(int level, int name, const void *val, socklen_t len) override;
+    result<void> setsockopt(rt::runtime &rt, int level, int name, const void *val, socklen_t len) override;
     result<void> getsockopt(int level, int name, void *val, socklen_t *len) override;
     result<sockaddr_in> getpeername() override;
     result<sockaddr_in> getsockname() override;

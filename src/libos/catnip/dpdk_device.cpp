@@ -187,6 +187,8 @@ size_t dpdk_device::receive(std::span<buffer> out) noexcept {
     while (n < out.size()) {
         const auto want = static_cast<std::uint16_t>(std::min(burst, out.size() - n));
         const std::uint16_t got = rte_eth_rx_burst(port_, 0, pkts, want);
+        ++stats_.rx_polls;
+        stats_.rx_bursts += got != 0;
         for (std::uint16_t i = 0; i < got; ++i) {
             rte_mbuf *m = pkts[i];
             if (m->nb_segs != 1) { // not linearised: the port is configured so a frame fits one mbuf
@@ -274,6 +276,7 @@ size_t dpdk_device::transmit(std::span<buffer> frames) noexcept {
             pkts[k++] = p;
         }
         const std::uint16_t sent = k != 0 ? rte_eth_tx_burst(port_, 0, pkts, k) : 0;
+        stats_.tx_bursts += k != 0;
         for (std::uint16_t s = 0; s < sent; ++s) {
             ++stats_.tx_frames;
             if (kinds[s] == tx_kind::copy) ++stats_.tx_copies;

@@ -85,7 +85,7 @@ void socket::cancel_pops() noexcept {
     pops_.clear();
 }
 
-result<void> socket::setsockopt(int level, int name, const void *val, socklen_t len) {
+result<void> socket::setsockopt(rt::runtime &rt, int level, int name, const void *val, socklen_t len) {
     if (closed()) return error(EBADF);
     if (!supported_option(level, name)) return error(ENOTSUP);
     if (level == IPPROTO_TCP && type() != rt::queue_type::tcp) return error(ENOTSUP);
@@ -99,12 +99,15 @@ result<void> socket::setsockopt(int level, int name, const void *val, socklen_t 
     int v = 0;
     std::memcpy(&v, val, sizeof v);
     v = v != 0 ? 1 : 0;
-    if (level == IPPROTO_TCP)
+    if (level == IPPROTO_TCP) {
         nodelay_ = v;
-    else if (name == SO_KEEPALIVE)
+        options_changed(rt);
+    } else if (name == SO_KEEPALIVE) {
         keepalive_ = v;
-    else
+        options_changed(rt);
+    } else {
         reuseaddr_ = v;
+    }
     return ok();
 }
 
@@ -131,14 +134,25 @@ tcp_socket::tcp_socket(backend &b) noexcept : socket(b, rt::queue_type::tcp) {
     reuseaddr_ = 1; // as catnap sets it on TCP sockets
 }
 
-tcp_socket::tcp_socket(backend &b, net::conn_id c) noexcept : tcp_socket(b) {
+tcp_socket::tcp_socket(backend &b, net::conn_id c, const tcp_socket &from) noexcept : tcp_socket(b) {
     conn_ = c;
     role_ = role::connected;
+    nodelay_ = from.nodelay_;
+    keepalive_ = from.keepalive_;
+    linger_ = from.linger_;
 }
 
 tcp_socket::~tcp_socket() {
     release();
     be_->remove(this);
+}
+
+void tcp_socket::options_changed(rt::runtime &rt) {
+    apply_options(rt.sched().now());
+}
+
+void tcp_socket::apply_options(time_point now) {
+    if (conn_) (void)be_->host().tcp_set_options(*conn_, now, nodelay_ != 0, keepalive_ != 0);
 }
 
 const net::tcp::connection *tcp_socket::conn() const noexcept {
@@ -247,7 +261,8 @@ std::optional<completion> tcp_socket::try_accept(rt::runtime &rt) {
     const net::tcp::connection *k = h.connection(id);
     if (k == nullptr) return std::nullopt;
     const sockaddr_in peer = to_sockaddr(k->tuple().remote_.addr_, k->tuple().remote_.port_);
-    auto s = std::make_shared<tcp_socket>(*be_, id);
+    auto s = std::make_shared<tcp_socket>(*be_, id, *this);
+    s->apply_options(rt.sched().now());
     auto qd = rt.insert(std::move(s)); // on failure the socket's destructor closes the connection
     if (!qd) return failed(opcode::accept, qd.code());
     completion c = succeeded(opcode::accept);
@@ -291,6 +306,7 @@ result<void> tcp_socket::connect(rt::runtime &rt, op_start &op, const sockaddr_i
     if (!c) return c.err();
     conn_ = *c;
     role_ = role::connecting;
+    apply_options(rt.sched().now());
     op.run(connect_later(self()));
     return ok();
 }

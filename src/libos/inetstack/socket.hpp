@@ -23,10 +23,12 @@ public:
     virtual bool wake(rt::scheduler &s) = 0;
 
     // Options, as catnap has them (SO_KEEPALIVE, SO_REUSEADDR, SO_LINGER, TCP_NODELAY); docs/API.md.
-    result<void> setsockopt(int level, int name, const void *val, socklen_t len) override;
+    result<void> setsockopt(rt::runtime &rt, int level, int name, const void *val, socklen_t len) override;
     result<void> getsockopt(int level, int name, void *val, socklen_t *len) override;
 
 protected:
+    /// After setsockopt changed TCP_NODELAY or SO_KEEPALIVE: a connected TCP socket applies them.
+    virtual void options_changed(rt::runtime &) {}
     /// One pop attempt: false when there is nothing to say yet (c filled otherwise).
     virtual bool try_recv(completion &c) = 0;
     /// Pops are served in order: at once when none waits and the stack has something to say, else
@@ -39,8 +41,9 @@ protected:
     [[nodiscard]] bool pops_waiting() const noexcept { return !pops_.empty(); }
 
     backend *be_;
-    // Recorded per socket; the stack applies tcp_socket_options.* to every connection, and a zero
-    // linger makes close() an abort (RST).
+    // tcp_socket_options.* are the defaults. TCP_NODELAY and SO_KEEPALIVE go to the socket's connection
+    // (set on a listener: to the connections it accepts, as Linux's accepted sockets inherit them);
+    // a zero linger makes close() an abort (RST).
     int nodelay_ = 1, keepalive_ = 0, reuseaddr_ = 0;
     ::linger linger_{};
     rt::wait_list readers_, writers_;
@@ -54,8 +57,8 @@ private:
 class tcp_socket final : public socket {
 public:
     tcp_socket(backend &b) noexcept;
-    /// An accepted connection.
-    tcp_socket(backend &b, net::conn_id c) noexcept;
+    /// An accepted connection, with the options of the listening socket `from`.
+    tcp_socket(backend &b, net::conn_id c, const tcp_socket &from) noexcept;
     ~tcp_socket() override;
 
     result<void> bind(rt::runtime &, const sockaddr_in &addr) override;
@@ -75,6 +78,9 @@ private:
     /// One accept attempt: the new queue's completion, or nullopt (nothing yet).
     std::optional<completion> try_accept(rt::runtime &rt);
     bool try_recv(completion &c) override;
+    void options_changed(rt::runtime &rt) override;
+    /// Gives the connection this socket's TCP_NODELAY and SO_KEEPALIVE.
+    void apply_options(time_point now);
     /// One push attempt: false when the send buffer is full (*err set on a hard error).
     bool try_send(const buffer &data, int *err);
     void release() noexcept;

@@ -535,6 +535,14 @@ result<void> host::abort(conn_id c) {
     return ok();
 }
 
+result<void> host::tcp_set_options(conn_id c, time_point now, bool nodelay, bool keepalive) {
+    conn_entry *e = find(c);
+    if (e == nullptr) return demi::error(EBADF);
+    e->conn_.set_nodelay(nodelay);
+    e->conn_.set_keepalive(keepalive, now);
+    return ok();
+}
+
 const tcp::connection *host::connection(conn_id c) const noexcept {
     const conn_entry *e = find(c);
     return e == nullptr ? nullptr : &e->conn_;

@@ -117,6 +117,9 @@ public:
     result<void> close(conn_id c);
     /// RST and release (RFC 9293 §3.10.5).
     result<void> abort(conn_id c);
+    /// A connection's TCP_NODELAY and SO_KEEPALIVE (tcp::connection::set_nodelay, set_keepalive), the
+    /// stack's configuration being only their default; EBADF for an unknown or released id.
+    result<void> tcp_set_options(conn_id c, time_point now, bool nodelay, bool keepalive);
 
     /// The connection's TCB (read-only), nullptr for an unknown or released id.
     [[nodiscard]] const tcp::connection *connection(conn_id c) const noexcept;

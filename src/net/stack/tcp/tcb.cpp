@@ -352,6 +352,17 @@ void connection::abort() {
     keepalive_at_.reset();
 }
 
+void connection::set_keepalive(bool on, time_point now) noexcept {
+    if (on == cfg_.keepalive_) return;
+    cfg_.keepalive_ = on;
+    keepalive_sent_ = 0;
+    keepalive_probe_ = false;
+    if (on && (state_ == state::established || state_ == state::close_wait))
+        keepalive_at_ = now + cfg_.keepalive_idle_;
+    else
+        keepalive_at_.reset();
+}
+
 void connection::fail(int err) {
     error_ = err;
     state_ = state::closed;

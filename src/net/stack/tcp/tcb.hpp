@@ -197,6 +197,16 @@ public:
     void close();
     /// RFC 9293 §3.10.5: a RST is sent (in synchronized states) and the connection is closed.
     void abort();
+    /// TCP_NODELAY: on, a short segment no longer waits for the data in flight to be acknowledged
+    /// (RFC 1122 §4.2.3.4); what Nagle was holding leaves at the next dispatch().
+    void set_nodelay(bool on) noexcept { cfg_.nodelay_ = on; }
+    /// SO_KEEPALIVE (RFC 1122 §4.2.3.6): turned on in ESTABLISHED or CLOSE-WAIT, the first probe is due
+    /// keepalive_idle_ after `now` (as if the peer was last heard now); off, no probe is pending and
+    /// the unanswered-probe count starts again. Turning on a connection that has not been established
+    /// yet arms the timer when it is.
+    void set_keepalive(bool on, time_point now) noexcept;
+    [[nodiscard]] bool nodelay() const noexcept { return cfg_.nodelay_; }
+    [[nodiscard]] bool keepalive() const noexcept { return cfg_.keepalive_; }
 
     // ---- observers ----
     [[nodiscard]] state current_state() const noexcept { return state_; }

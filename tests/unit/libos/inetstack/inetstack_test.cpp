@@ -6,6 +6,9 @@
 #include "libos/inetstack/inetstack.hpp"
 #include "memory/heap.hpp"
 #include "net/phy/queue_device.hpp"
+#include "net/wire/ethernet.hpp"
+#include "net/wire/ipv4.hpp"
+#include "net/wire/tcp.hpp"
 #include "runtime/runtime.hpp"
 
 #include <arpa/inet.h>
@@ -64,8 +67,9 @@ rt::config config_for(const char *ip) {
 struct node {
     std::unique_ptr<rt::runtime> rt;
 
-    node(const char *ip, std::unique_ptr<phy::device> dev) {
+    node(const char *ip, std::unique_ptr<phy::device> dev, const std::function<void(rt::config &)> &tweak = {}) {
         auto cfg = config_for(ip);
+        if (tweak) tweak(cfg);
         auto b = make_backend(cfg, std::move(dev));
         EXPECT_TRUE(b.has_value());
         rt = std::make_unique<rt::runtime>(std::move(*b), cfg, clock());
@@ -104,15 +108,23 @@ struct node {
 
 class inetstack : public ::testing::Test {
 protected:
-    inetstack() {
+    inetstack() { make_nodes(); }
+    /// (Re)makes both nodes and their devices, each configured by config_for() and then `tweak`.
+    void make_nodes(const std::function<void(rt::config &)> &tweak = {}) {
+        if (a_) {
+            dev_a_->peer_ = nullptr;
+            dev_b_->peer_ = nullptr;
+            a_.reset();
+            b_.reset();
+        }
         auto da = std::make_unique<phy::queue_device>(net::ethernet_address{0x02, 0, 0, 0, 0, 0x0a});
         auto db = std::make_unique<phy::queue_device>(net::ethernet_address{0x02, 0, 0, 0, 0, 0x0b});
         da->peer_ = db.get();
         db->peer_ = da.get();
         dev_a_ = da.get();
         dev_b_ = db.get();
-        a_ = std::make_unique<node>("10.0.0.1", std::move(da));
-        b_ = std::make_unique<node>("10.0.0.2", std::move(db));
+        a_ = std::make_unique<node>("10.0.0.1", std::move(da), tweak);
+        b_ = std::make_unique<node>("10.0.0.2", std::move(db), tweak);
     }
     ~inetstack() override {
         // Closing a node's sockets still sends (FINs, RSTs): cut the wire first, so neither device
@@ -180,6 +192,26 @@ protected:
 
     std::unique_ptr<node> a_, b_;
 };
+
+/// The TCP segments among `frames` (Ethernet/IPv4/TCP, as a node put them on its device): flags and
+/// payload length of each, in order.
+struct segment_seen {
+    uint8_t flags;
+    size_t len;
+};
+std::vector<segment_seen> tcp_segments(const std::deque<buffer> &frames) {
+    std::vector<segment_seen> out;
+    for (const buffer &f : frames) {
+        auto eth = wire::ethernet_view::check(std::span<const std::byte>(f.bytes()));
+        if (!eth || eth->ethertype_raw() != 0x0800) continue;
+        auto ip = wire::ipv4_view::check(eth->payload());
+        if (!ip || ip->protocol_raw() != 6) continue;
+        auto tcp = wire::tcp_view::check(ip->payload());
+        if (!tcp) continue;
+        out.push_back({tcp->flags(), tcp->payload().size()});
+    }
+    return out;
+}
 
 TEST_F(inetstack, tcp_echo_byte_exact_up_to_one_mebibyte) {
     pair p = connect_pair(7000);
@@ -414,11 +446,95 @@ TEST_F(inetstack, connect_refused_and_reset) {
     // A zero linger makes close a reset: the peer's pop fails with ECONNRESET.
     pair p = connect_pair(7002);
     linger l{1, 0};
-    ASSERT_TRUE(a_->q(p.client).setsockopt(SOL_SOCKET, SO_LINGER, &l, sizeof l).has_value());
+    ASSERT_TRUE(a_->q(p.client).setsockopt(*a_->rt, SOL_SOCKET, SO_LINGER, &l, sizeof l).has_value());
     auto pop = b_->pop(p.server);
     ASSERT_TRUE(pop.has_value());
     ASSERT_TRUE(a_->rt->close(p.client).has_value());
     EXPECT_EQ(finish(*b_, *pop).error, ECONNRESET);
+}
+
+TEST_F(inetstack, tcp_nodelay_set_on_a_connection_decides_whether_a_short_push_waits) {
+    pair p = connect_pair(7010);
+    int zero = 0, one = 1, v = -1;
+    socklen_t len = sizeof v;
+    ASSERT_TRUE(a_->q(p.client).getsockopt(IPPROTO_TCP, TCP_NODELAY, &v, &len).has_value());
+    EXPECT_EQ(v, 1); // the default (tcp_socket_options.nodelay)
+    // Nagle on: the second 1-byte push waits while the first is unacknowledged. The peer is not
+    // polled, so what the client sent stays in its receive queue.
+    ASSERT_TRUE(a_->q(p.client).setsockopt(*a_->rt, IPPROTO_TCP, TCP_NODELAY, &zero, sizeof zero).has_value());
+    const size_t before = dev_b_->rx_.size();
+    ASSERT_TRUE(a_->push(p.client, patterned(1, 1)).has_value());
+    ASSERT_TRUE(a_->push(p.client, patterned(1, 2)).has_value());
+    for (int i = 0; i < 3; ++i) a_->poll();
+    auto segs = tcp_segments({dev_b_->rx_.begin() + static_cast<std::ptrdiff_t>(before), dev_b_->rx_.end()});
+    ASSERT_EQ(segs.size(), 1u);
+    EXPECT_EQ(segs[0].len, 1u);
+    // TCP_NODELAY on again: the held byte leaves without waiting for the ACK.
+    ASSERT_TRUE(a_->q(p.client).setsockopt(*a_->rt, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one).has_value());
+    a_->poll();
+    segs = tcp_segments({dev_b_->rx_.begin() + static_cast<std::ptrdiff_t>(before), dev_b_->rx_.end()});
+    ASSERT_EQ(segs.size(), 2u);
+    EXPECT_EQ(segs[1].len, 1u);
+    ASSERT_TRUE(a_->push(p.client, patterned(1, 3)).has_value());
+    a_->poll();
+    segs = tcp_segments({dev_b_->rx_.begin() + static_cast<std::ptrdiff_t>(before), dev_b_->rx_.end()});
+    EXPECT_EQ(segs.size(), 3u); // with two bytes in flight
+    // The server receives the three bytes in order.
+    std::vector<std::byte> got;
+    while (got.size() < 3) {
+        auto qt = b_->pop(p.server);
+        ASSERT_TRUE(qt.has_value());
+        completion r = finish(*b_, *qt);
+        ASSERT_EQ(r.error, 0);
+        ASSERT_FALSE(r.data.empty());
+        got.insert(got.end(), r.data.bytes().begin(), r.data.bytes().end());
+    }
+    ASSERT_EQ(got.size(), 3u);
+    for (uint32_t i = 0; i < 3; ++i) EXPECT_EQ(got[i], patterned(1, i + 1).data()[0]) << i;
+}
+
+TEST_F(inetstack, so_keepalive_on_a_listener_is_inherited_and_probes_an_idle_connection) {
+    make_nodes([](rt::config &c) {
+        c.tcp.keepalive_time_ms = 40;
+        c.tcp.keepalive_interval_ms = 20;
+    });
+    int ls = b_->socket(SOCK_STREAM);
+    int one = 1, v = -1;
+    socklen_t len = sizeof v;
+    ASSERT_TRUE(b_->q(ls).setsockopt(*b_->rt, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one).has_value());
+    ASSERT_TRUE(b_->q(ls).bind(*b_->rt, address("10.0.0.2", 7011)).has_value());
+    ASSERT_TRUE(b_->q(ls).listen(*b_->rt, 4).has_value());
+    int cs = a_->socket(SOCK_STREAM);
+    auto at = b_->accept(ls);
+    auto ct = a_->connect(cs, address("10.0.0.2", 7011));
+    ASSERT_TRUE(at.has_value() && ct.has_value());
+    ASSERT_EQ(finish(*a_, *ct).error, 0);
+    completion acc = finish(*b_, *at);
+    ASSERT_EQ(acc.error, 0);
+    ASSERT_TRUE(b_->q(acc.new_qd).getsockopt(SOL_SOCKET, SO_KEEPALIVE, &v, &len).has_value());
+    EXPECT_EQ(v, 1);
+    ASSERT_TRUE(a_->q(cs).getsockopt(SOL_SOCKET, SO_KEEPALIVE, &v, &len).has_value());
+    EXPECT_EQ(v, 0);
+    // Idle: only the server probes (zero-length ACKs), and the client's answers keep it alive. The
+    // client is not polled for the first 100 ms: what the server sent waits in its receive queue.
+    const size_t before = dev_a_->rx_.size();
+    const auto until = std::chrono::steady_clock::now() + 100ms;
+    while (std::chrono::steady_clock::now() < until) b_->poll();
+    auto probes = tcp_segments({dev_a_->rx_.begin() + static_cast<std::ptrdiff_t>(before), dev_a_->rx_.end()});
+    ASSERT_GE(probes.size(), 1u);
+    for (const auto &sg : probes) {
+        EXPECT_EQ(sg.flags, wire::tcp_flag::ack);
+        EXPECT_EQ(sg.len, 0u);
+    }
+    EXPECT_TRUE(dev_b_->rx_.empty()); // the client sent nothing
+    const auto settle = std::chrono::steady_clock::now() + 100ms;
+    while (std::chrono::steady_clock::now() < settle) {
+        a_->poll();
+        b_->poll();
+    }
+    // Answered probes: the connection is still up both ways.
+    ASSERT_TRUE(a_->push(cs, patterned(10, 9)).has_value());
+    EXPECT_TRUE(receive(*b_, acc.new_qd, 10, 9));
 }
 
 TEST_F(inetstack, many_connections) {
@@ -466,7 +582,7 @@ TEST_F(inetstack, bind_rules) {
     int u = a_->socket(SOCK_DGRAM);
     EXPECT_EQ(a_->q(u).bind(*a_->rt, address("10.0.0.9", 80)).code(), EADDRNOTAVAIL);
     int one = 1;
-    EXPECT_EQ(a_->q(u).setsockopt(IPPROTO_TCP, TCP_NODELAY, &one, sizeof one).code(), ENOTSUP);
+    EXPECT_EQ(a_->q(u).setsockopt(*a_->rt, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one).code(), ENOTSUP);
 }
 
 TEST_F(inetstack, local_delivery_to_our_address_and_loopback_never_reaches_the_device) {

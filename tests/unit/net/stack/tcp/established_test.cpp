@@ -102,6 +102,26 @@ TEST_F(established_state, nodelay_sends_at_once) {
     expect(f::ack | f::psh, S + 1, R, 1);
 }
 
+TEST_F(established_state, nodelay_turned_on_releases_what_nagle_holds_and_off_holds_again) {
+    established();
+    ASSERT_TRUE(push(text("a")));
+    dispatch();
+    expect(f::ack | f::psh, S, R, 1);
+    ASSERT_TRUE(push(text("b")));
+    dispatch();
+    expect_nothing();
+    conn_->set_nodelay(true); // TCP_NODELAY on a connection with a short segment held back
+    EXPECT_TRUE(conn_->nodelay());
+    dispatch();
+    expect(f::ack | f::psh, S + 1, R, 1);
+    conn_->set_nodelay(false);
+    ASSERT_TRUE(push(text("c")));
+    dispatch();
+    expect_nothing(); // "a" and "b" are still unacknowledged
+    send(seg(f::ack, R, S + 2));
+    expect(f::ack | f::psh, S + 2, R, 1);
+}
+
 TEST_F(established_state, send_buffer_bounded) {
     cfg_.send_buffer_ = 100;
     established();

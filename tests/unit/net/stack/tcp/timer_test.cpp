@@ -215,5 +215,44 @@ TEST_F(keepalive, off_by_default) {
     EXPECT_FALSE(conn_->poll_at());
 }
 
+TEST_F(keepalive, turned_on_and_off_on_an_established_connection) {
+    cfg_.keepalive_idle_ = 10s;
+    cfg_.keepalive_interval_ = 1s;
+    cfg_.keepalive_probes_ = 1;
+    established();
+    advance(5s);
+    conn_->set_keepalive(true, now_); // SO_KEEPALIVE: the idle time counts from now
+    EXPECT_TRUE(conn_->keepalive());
+    EXPECT_EQ(conn_->poll_at(), now_ + 10s);
+    advance(9s);
+    expect_nothing();
+    advance(1s);
+    expect(f::ack, S - 1, R);
+    conn_->set_keepalive(false, now_); // off: the pending probe and its count are forgotten
+    EXPECT_FALSE(conn_->poll_at());
+    advance(1h);
+    expect_nothing();
+    EXPECT_EQ(conn_->error(), 0);
+    conn_->set_keepalive(true, now_); // on again: a full idle time, a fresh count of unanswered probes
+    advance(10s);
+    expect(f::ack, S - 1, R);
+    advance(1s);
+    EXPECT_EQ(conn_->error(), ETIMEDOUT);
+}
+
+TEST_F(keepalive, turned_on_before_the_handshake_arms_at_establishment) {
+    cfg_.keepalive_idle_ = 10s;
+    syn_sent();
+    conn_->set_keepalive(true, now_);
+    EXPECT_EQ(conn_->poll_at(), now_ + 1s); // only the SYN's retransmission
+    advance(500ms);
+    send(seg(f::syn | f::ack, peer_iss, our_iss + 1));
+    expect(f::ack, S, R);
+    ASSERT_EQ(conn_->current_state(), state::established);
+    EXPECT_EQ(conn_->poll_at(), now_ + 10s);
+    advance(10s);
+    expect(f::ack, S - 1, R);
+}
+
 } // namespace
 } // namespace demi::net::tcp::test
