@@ -39,9 +39,10 @@ public:
         const dpdk_device_stats &d = dev_.stats();
         const mbuf_pool_stats &p = dev_.pool().stats();
         DEMI_LOG(info, "catnip",
-                 "port %u: rx %llu frames in %llu bursts of %llu polls (multi-segment drops %llu, bad checksum drops %llu), "
-                 "tx %llu frames in %llu bursts (zero-copy %llu, indirect %llu, copies %llu), tx ring full %llu, pool exhausted on tx %llu, "
-                 "oversize drops %llu; pool: %llu mbuf allocs, %llu heap allocs, exhausted %llu, %u of %u free",
+                 "port %u: rx %llu frames in %llu bursts of %llu polls (multi-segment drops %llu, bad checksum "
+                 "drops %llu), tx %llu frames in %llu bursts (zero-copy %llu, indirect %llu, copies %llu), tx ring "
+                 "full %llu, pool exhausted on tx %llu, oversize drops %llu; pool: %llu mbuf allocs, %llu heap "
+                 "allocs, exhausted %llu, %u of %u free",
                  dev_.port_id(), (unsigned long long)d.rx_frames, (unsigned long long)d.rx_bursts,
                  (unsigned long long)d.rx_polls, (unsigned long long)d.rx_multiseg_drops,
                  (unsigned long long)d.rx_bad_checksum_drops, (unsigned long long)d.tx_frames,

@@ -40,7 +40,7 @@ namespace demi::catnip {
 struct dpdk_device_stats {
     std::uint64_t rx_frames = 0;
     std::uint64_t rx_polls = 0;          ///< rte_eth_rx_burst calls
-    std::uint64_t rx_bursts = 0;         ///< of those, calls that returned a frame (rx_frames / rx_bursts: frames per burst)
+    std::uint64_t rx_bursts = 0;         ///< of those, calls that returned frames (rx_frames / rx_bursts per burst)
     std::uint64_t rx_multiseg_drops = 0; ///< frames in more than one mbuf, dropped
     std::uint64_t rx_bad_checksum_drops = 0; ///< frames the NIC flagged with a bad IPv4 or L4 checksum (RX offload)
     std::uint64_t tx_frames = 0;         ///< frames the TX ring took
