@@ -65,6 +65,10 @@ result<net::host_config> host_config_from(const rt::config &cfg, const phy::devi
 }
 
 namespace {
+
+// inetstack_config.drain_ms: how long a backend going away keeps delivering (at most an hour).
+constexpr uint32_t default_drain_ms = 2000, max_drain_ms = 3'600'000;
+
 uint64_t seed_of(const rt::config &cfg) {
     // ISNs and ephemeral ports want unpredictability (RFC 6528, RFC 6056); tests are deterministic
     // through their simulated devices, not through this seed.
@@ -81,7 +85,10 @@ result<std::unique_ptr<rt::backend>> make(const rt::config &cfg, std::unique_ptr
         std::fprintf(stderr, "demi: %s\n", why.c_str());
         return hc.err();
     }
-    return std::unique_ptr<rt::backend>(new backend(cfg, std::move(*hc), std::move(dev), alloc, may_sleep));
+    uint32_t drain_ms = default_drain_ms;
+    if (!rt::read_raw_u32(cfg, "inetstack_config.drain_ms", 0, max_drain_ms, &drain_ms)) return error(EINVAL);
+    return std::unique_ptr<rt::backend>(new backend(cfg, std::move(*hc), std::move(dev), alloc, may_sleep,
+                                                    std::chrono::milliseconds(drain_ms)));
 }
 } // namespace
 
@@ -97,27 +104,10 @@ result<std::unique_ptr<rt::backend>> make_loopback(const rt::config &cfg) {
                 true);
 }
 
-namespace {
-
-// inetstack_config.drain_ms (default 2000): how long a backend going away keeps delivering.
-duration drain_limit_of(const rt::config &cfg) {
-    auto it = cfg.raw.find("inetstack_config.drain_ms");
-    long ms = 2000;
-    if (it != cfg.raw.end()) {
-        char *end = nullptr;
-        const long v = std::strtol(it->second.c_str(), &end, 10);
-        if (end != it->second.c_str() && *end == '\0' && v >= 0) ms = v;
-        else DEMI_LOG(warn, "inetstack", "inetstack_config.drain_ms: not a number of milliseconds: '%s' (using 2000)", it->second.c_str());
-    }
-    return std::chrono::milliseconds(ms);
-}
-
-} // namespace
-
 backend::backend(const rt::config &cfg, net::host_config hc, std::unique_ptr<phy::device> dev, alloc_fn alloc,
-                 bool may_sleep)
+                 bool may_sleep, duration drain_limit)
     : cfg_(cfg), dev_(std::move(dev)), rng_(seed_of(cfg)), host_(std::move(hc), *dev_, rng_), alloc_(alloc),
-      may_sleep_(may_sleep), drain_limit_(drain_limit_of(cfg)) {}
+      may_sleep_(may_sleep), drain_limit_(drain_limit) {}
 
 backend::~backend() {
     // What the application pushed, and the FINs of what it closed, are the stack's to deliver, as a

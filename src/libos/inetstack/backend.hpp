@@ -19,9 +19,9 @@ class socket;
 class backend final : public rt::backend {
 public:
     /// `may_sleep`: the device cannot receive anything from outside (loopback), so poll() may sleep
-    /// until the stack's next timer.
+    /// until the stack's next timer. `drain_limit`: how long the destructor keeps delivering.
     backend(const rt::config &cfg, net::host_config hc, std::unique_ptr<phy::device> dev, alloc_fn alloc,
-            bool may_sleep);
+            bool may_sleep, duration drain_limit);
     ~backend() override;
 
     [[nodiscard]] std::string_view name() const noexcept override { return "inetstack"; }

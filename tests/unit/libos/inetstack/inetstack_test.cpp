@@ -641,6 +641,16 @@ TEST(inetstack_config, local_address_is_required_and_keys_are_checked) {
     cfg.arp_table["nonsense"] = "10.0.0.3";
     EXPECT_EQ(make_backend(cfg, dev()).code(), EINVAL);
     cfg.arp_table.erase("nonsense");
+    // inetstack_config.drain_ms: milliseconds, 0 to an hour; anything else is refused, not defaulted.
+    for (const char *bad : {"soon", "-1", "3600001", "2s", ""}) {
+        cfg.raw["inetstack_config.drain_ms"] = bad;
+        EXPECT_EQ(make_backend(cfg, dev()).code(), EINVAL) << "'" << bad << "'";
+    }
+    for (const char *good : {"0", "3600000"}) {
+        cfg.raw["inetstack_config.drain_ms"] = good;
+        EXPECT_TRUE(make_backend(cfg, dev()).has_value()) << good;
+    }
+    cfg.raw.erase("inetstack_config.drain_ms");
     cfg.mss = 1480; // does not fit a 1500-byte MTU with 40 bytes of headers
     EXPECT_EQ(make_backend(cfg, dev()).code(), EINVAL);
     // Not given, the MSS follows the MTU (IPv4 and TCP headers without options: 40 bytes).
