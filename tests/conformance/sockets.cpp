@@ -218,6 +218,14 @@ TEST_F(sockets, socket_options) {
     ASSERT_TRUE(lib().getsockopt(s, SOL_SOCKET, SO_LINGER, &got, &len).has_value());
     EXPECT_EQ(got.l_onoff, 1);
     EXPECT_EQ(got.l_linger, 5);
+    // TCP_SYNCNT: 1..127, as Linux takes it; a refused value leaves the last one.
+    int three = 3, too_many = 128;
+    ASSERT_TRUE(lib().setsockopt(s, IPPROTO_TCP, TCP_SYNCNT, &three, sizeof three).has_value());
+    EXPECT_EQ(lib().setsockopt(s, IPPROTO_TCP, TCP_SYNCNT, &zero, sizeof zero).code(), EINVAL);
+    EXPECT_EQ(lib().setsockopt(s, IPPROTO_TCP, TCP_SYNCNT, &too_many, sizeof too_many).code(), EINVAL);
+    len = sizeof v;
+    ASSERT_TRUE(lib().getsockopt(s, IPPROTO_TCP, TCP_SYNCNT, &v, &len).has_value());
+    EXPECT_EQ(v, 3);
     EXPECT_EQ(lib().setsockopt(s, SOL_SOCKET, SO_BROADCAST, &one, sizeof one).code(), ENOTSUP);
     EXPECT_EQ(lib().setsockopt(s, IPPROTO_TCP, TCP_NODELAY, nullptr, sizeof one).code(), EINVAL);
     EXPECT_EQ(lib().setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, 2).code(), EINVAL);

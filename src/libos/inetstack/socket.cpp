@@ -34,9 +34,11 @@ net::ipv4_address addr_of(const sockaddr_in &s) {
 
 bool supported_option(int level, int name) {
     if (level == SOL_SOCKET) return name == SO_LINGER || name == SO_KEEPALIVE || name == SO_REUSEADDR;
-    if (level == IPPROTO_TCP) return name == TCP_NODELAY;
+    if (level == IPPROTO_TCP) return name == TCP_NODELAY || name == TCP_SYNCNT;
     return false;
 }
+/// TCP_SYNCNT's range, as Linux takes it (MAX_TCP_SYNCNT).
+constexpr int max_syncnt = 127;
 socklen_t option_size(int level, int name) {
     return level == SOL_SOCKET && name == SO_LINGER ? sizeof(linger) : sizeof(int);
 }
@@ -52,6 +54,7 @@ socket::socket(backend &b, rt::queue_type t) noexcept : queue(t), be_(&b) {
     const auto &o = b.cfg().tcp;
     nodelay_ = o.nodelay ? 1 : 0;
     keepalive_ = o.keepalive ? 1 : 0;
+    syncnt_ = static_cast<int>(b.host().tcp_defaults().syn_retries_);
     linger_ = {o.linger ? 1 : 0, static_cast<int>(o.linger_seconds)};
     b.add(this);
 }
@@ -98,6 +101,12 @@ result<void> socket::setsockopt(rt::runtime &rt, int level, int name, const void
     }
     int v = 0;
     std::memcpy(&v, val, sizeof v);
+    if (level == IPPROTO_TCP && name == TCP_SYNCNT) {
+        if (v < 1 || v > max_syncnt) return error(EINVAL);
+        syncnt_ = v;
+        options_changed(rt);
+        return ok();
+    }
     v = v != 0 ? 1 : 0;
     if (level == IPPROTO_TCP) {
         nodelay_ = v;
@@ -121,7 +130,8 @@ result<void> socket::getsockopt(int level, int name, void *val, socklen_t *len) 
         *len = sizeof linger_;
         return ok();
     }
-    const int v = level == IPPROTO_TCP ? nodelay_ : name == SO_KEEPALIVE ? keepalive_ : reuseaddr_;
+    const int v = level == IPPROTO_TCP ? (name == TCP_SYNCNT ? syncnt_ : nodelay_)
+                                       : (name == SO_KEEPALIVE ? keepalive_ : reuseaddr_);
     std::memcpy(val, &v, sizeof v);
     *len = sizeof v;
     return ok();
@@ -139,6 +149,7 @@ tcp_socket::tcp_socket(backend &b, net::conn_id c, const tcp_socket &from) noexc
     role_ = role::connected;
     nodelay_ = from.nodelay_;
     keepalive_ = from.keepalive_;
+    syncnt_ = from.syncnt_;
     linger_ = from.linger_;
 }
 
@@ -152,7 +163,10 @@ void tcp_socket::options_changed(rt::runtime &rt) {
 }
 
 void tcp_socket::apply_options(time_point now) {
-    if (conn_) (void)be_->host().tcp_set_options(*conn_, now, nodelay_ != 0, keepalive_ != 0);
+    if (!conn_) return;
+    const net::tcp_conn_options o{
+        .nodelay_ = nodelay_ != 0, .keepalive_ = keepalive_ != 0, .syn_retries_ = static_cast<unsigned>(syncnt_)};
+    (void)be_->host().tcp_set_options(*conn_, now, o);
 }
 
 const net::tcp::connection *tcp_socket::conn() const noexcept {

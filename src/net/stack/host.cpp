@@ -535,11 +535,12 @@ result<void> host::abort(conn_id c) {
     return ok();
 }
 
-result<void> host::tcp_set_options(conn_id c, time_point now, bool nodelay, bool keepalive) {
+result<void> host::tcp_set_options(conn_id c, time_point now, const tcp_conn_options &o) {
     conn_entry *e = find(c);
     if (e == nullptr) return demi::error(EBADF);
-    e->conn_.set_nodelay(nodelay);
-    e->conn_.set_keepalive(keepalive, now);
+    e->conn_.set_nodelay(o.nodelay_);
+    e->conn_.set_keepalive(o.keepalive_, now);
+    e->conn_.set_syn_retries(o.syn_retries_);
     return ok();
 }
 

@@ -61,6 +61,14 @@ struct host_config {
     bool ack_template_ = true;
 };
 
+/// What a socket's options decide for its connection (setsockopt); the host's tcp::config gives the
+/// defaults.
+struct tcp_conn_options {
+    bool nodelay_ = false;     // TCP_NODELAY
+    bool keepalive_ = false;   // SO_KEEPALIVE
+    unsigned syn_retries_ = 6; // TCP_SYNCNT
+};
+
 struct host_stats {
     std::uint64_t tcp_segments_in_ = 0;
     std::uint64_t tcp_malformed_drops_ = 0; // a TCP header or checksum that does not parse or verify
@@ -117,9 +125,12 @@ public:
     result<void> close(conn_id c);
     /// RST and release (RFC 9293 §3.10.5).
     result<void> abort(conn_id c);
-    /// A connection's TCP_NODELAY and SO_KEEPALIVE (tcp::connection::set_nodelay, set_keepalive), the
-    /// stack's configuration being only their default; EBADF for an unknown or released id.
-    result<void> tcp_set_options(conn_id c, time_point now, bool nodelay, bool keepalive);
+    /// A connection's TCP_NODELAY, SO_KEEPALIVE and TCP_SYNCNT (tcp::connection::set_nodelay,
+    /// set_keepalive, set_syn_retries), the stack's configuration being only their default; EBADF for an
+    /// unknown or released id.
+    result<void> tcp_set_options(conn_id c, time_point now, const tcp_conn_options &o);
+    /// The settings every new connection starts from.
+    [[nodiscard]] const tcp::config &tcp_defaults() const noexcept { return cfg_.tcp_; }
 
     /// The connection's TCB (read-only), nullptr for an unknown or released id.
     [[nodiscard]] const tcp::connection *connection(conn_id c) const noexcept;

@@ -205,8 +205,12 @@ public:
     /// the unanswered-probe count starts again. Turning on a connection that has not been established
     /// yet arms the timer when it is.
     void set_keepalive(bool on, time_point now) noexcept;
+    /// TCP_SYNCNT: retransmissions of the SYN (or SYN-ACK) before the open fails with ETIMEDOUT; read
+    /// at each retransmission timeout, so a change while opening counts the retransmissions made.
+    void set_syn_retries(unsigned n) noexcept { cfg_.syn_retries_ = n; }
     [[nodiscard]] bool nodelay() const noexcept { return cfg_.nodelay_; }
     [[nodiscard]] bool keepalive() const noexcept { return cfg_.keepalive_; }
+    [[nodiscard]] unsigned syn_retries() const noexcept { return cfg_.syn_retries_; }
 
     // ---- observers ----
     [[nodiscard]] state current_state() const noexcept { return state_; }

@@ -537,6 +537,57 @@ TEST_F(inetstack, so_keepalive_on_a_listener_is_inherited_and_probes_an_idle_con
     EXPECT_TRUE(receive(*b_, acc.new_qd, 10, 9));
 }
 
+TEST_F(inetstack, tcp_syncnt_bounds_the_syn_retransmissions_before_connect_times_out) {
+    // The listener's TCP_SYNCNT is inherited by what it accepts; the exchange also resolves ARP, so
+    // the client's SYNs below reach the server's device.
+    int ls = b_->socket(SOCK_STREAM);
+    int v = -1, two = 2, one = 1, zero = 0, too_many = 128;
+    socklen_t len = sizeof v;
+    ASSERT_TRUE(b_->q(ls).getsockopt(IPPROTO_TCP, TCP_SYNCNT, &v, &len).has_value());
+    EXPECT_EQ(v, 6); // the stack's SYN retries (tcp::config::syn_retries_), as Linux's default
+    ASSERT_TRUE(b_->q(ls).setsockopt(*b_->rt, IPPROTO_TCP, TCP_SYNCNT, &two, sizeof two).has_value());
+    ASSERT_TRUE(b_->q(ls).bind(*b_->rt, address("10.0.0.2", 7020)).has_value());
+    ASSERT_TRUE(b_->q(ls).listen(*b_->rt, 4).has_value());
+    int first = a_->socket(SOCK_STREAM);
+    auto at = b_->accept(ls);
+    auto ct = a_->connect(first, address("10.0.0.2", 7020));
+    ASSERT_TRUE(at.has_value() && ct.has_value());
+    ASSERT_EQ(finish(*a_, *ct).error, 0);
+    completion acc = finish(*b_, *at);
+    ASSERT_EQ(acc.error, 0);
+    len = sizeof v;
+    ASSERT_TRUE(b_->q(acc.new_qd).getsockopt(IPPROTO_TCP, TCP_SYNCNT, &v, &len).has_value());
+    EXPECT_EQ(v, 2);
+    // Out of Linux's range 1..127: EINVAL, and the value stays.
+    int cs = a_->socket(SOCK_STREAM);
+    EXPECT_EQ(a_->q(cs).setsockopt(*a_->rt, IPPROTO_TCP, TCP_SYNCNT, &zero, sizeof zero).code(), EINVAL);
+    EXPECT_EQ(a_->q(cs).setsockopt(*a_->rt, IPPROTO_TCP, TCP_SYNCNT, &too_many, sizeof too_many).code(), EINVAL);
+    len = sizeof v;
+    ASSERT_TRUE(a_->q(cs).getsockopt(IPPROTO_TCP, TCP_SYNCNT, &v, &len).has_value());
+    EXPECT_EQ(v, 6);
+    // One retransmission: the SYN at once, again after the initial RTO (1 s), and the connect fails
+    // with ETIMEDOUT when the doubled RTO (2 s) runs out. The server is not polled: nothing answers,
+    // and what the client sends stays in the server's receive queue.
+    ASSERT_TRUE(a_->q(cs).setsockopt(*a_->rt, IPPROTO_TCP, TCP_SYNCNT, &one, sizeof one).has_value());
+    const size_t before = dev_b_->rx_.size();
+    const auto start = std::chrono::steady_clock::now();
+    ct = a_->connect(cs, address("10.0.0.2", 7021));
+    ASSERT_TRUE(ct.has_value());
+    const auto until = start + 10s;
+    while (!a_->done(*ct) && std::chrono::steady_clock::now() < until) a_->poll();
+    const auto took = std::chrono::steady_clock::now() - start;
+    ASSERT_TRUE(a_->done(*ct)) << "connect still pending after 10 s";
+    auto c = a_->rt->wait(*ct, std::chrono::nanoseconds(0));
+    ASSERT_TRUE(c.has_value());
+    EXPECT_EQ(c->error, ETIMEDOUT);
+    EXPECT_EQ(c->op, opcode::connect);
+    EXPECT_GE(took, 3s);
+    EXPECT_LT(took, 4s);
+    auto segs = tcp_segments({dev_b_->rx_.begin() + static_cast<std::ptrdiff_t>(before), dev_b_->rx_.end()});
+    ASSERT_EQ(segs.size(), 2u);
+    for (const auto &sg : segs) EXPECT_EQ(sg.flags, wire::tcp_flag::syn);
+}
+
 TEST_F(inetstack, many_connections) {
     constexpr int n = 64;
     int ls = b_->socket(SOCK_STREAM);
