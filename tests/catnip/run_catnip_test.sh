@@ -106,12 +106,26 @@ eal-errors)
     for d in "${extra_dirs[@]:0:2}"; do mkdir -p "$d" && touch "$d/dpdk_telemetry.v2" || fail "cannot make $d"; done
     # A symlink with a default-prefix name: neither it nor what it points to is swept.
     mkdir "$tmp/target" && touch "$tmp/target/keep" && ln -s "$tmp/target" "/var/run/dpdk/demi-$dead2" || fail "symlink"
+    # One of a pid unknown here whose telemetry socket answers, as a live EAL process of another pid
+    # namespace sharing /var/run/dpdk: kept.
+    command -v socat >/dev/null || fail "'socat' is not installed (Debian: socat)"
+    sleep 0 &
+    dead3=$!
+    wait "$dead3"
+    other="/var/run/dpdk/demi-$dead3"
+    extra_dirs+=("$other")
+    mkdir -p "$other" || fail "cannot make $other"
+    timeout -k 2 "$bound" socat "UNIX-LISTEN:$other/dpdk_telemetry.v2,type=5,fork" /dev/null &
+    pids+=($!)
+    for _ in $(seq 50); do [ -S "$other/dpdk_telemetry.v2" ] && break; sleep 0.1; done
+    [ -S "$other/dpdk_telemetry.v2" ] || fail "socat did not listen on $other/dpdk_telemetry.v2"
     eal_check 0 "" "net_null starts again" DEMI_DPDK_EAL_INIT="--vdev=net_null0 $m --file-prefix=$prefix-10"
     [ -e "/var/run/dpdk/demi-$dead" ] && fail "the runtime directory of ended process $dead was not removed"
     [ -e "/var/run/dpdk/demi-$$/dpdk_telemetry.v2" ] || fail "the runtime directory of live process $$ was touched"
+    [ -S "$other/dpdk_telemetry.v2" ] || fail "$other, whose telemetry socket answers, was removed"
     [ -e "$tmp/target/keep" ] || fail "the sweep followed a symlink and removed what it points to"
     [ -e "/var/run/dpdk/$prefix-10" ] && fail "/var/run/dpdk/$prefix-10 was left behind at exit"
-    echo "ok: EAL runtime directories removed at exit, an ended process's swept, a live one's kept"
+    echo "ok: EAL runtime directories removed at exit, an ended process's swept, a live one's kept (by pid or by telemetry)"
     ;;
 memif | memif-hugepages)
     if [ "$case_" = memif-hugepages ]; then

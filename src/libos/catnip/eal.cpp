@@ -6,12 +6,15 @@
 #include <rte_ethdev.h>
 
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <mutex>
 #include <string_view>
@@ -76,6 +79,25 @@ long default_prefix_pid(const std::string &name) noexcept {
     return pid;
 }
 
+// Whether something listens on the directory's telemetry socket. DPDK's telemetry thread does for as
+// long as its EAL process lives, in whatever pid namespace that process is (the pid in the name
+// means something only there). connect() is refused on a socket left by an ended process (and on a
+// file that is no socket), and finds nothing where telemetry was off.
+bool telemetry_answers(const std::filesystem::path &dir) noexcept {
+    const std::string path = (dir / "dpdk_telemetry.v2").string();
+    sockaddr_un a{};
+    a.sun_family = AF_UNIX;
+    if (path.size() >= sizeof a.sun_path) return false;
+    std::memcpy(a.sun_path, path.c_str(), path.size() + 1);
+    // Non-blocking: a listener whose backlog is full answers EAGAIN instead of stalling demi_init.
+    const int fd = ::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) return false;
+    const int rc = ::connect(fd, reinterpret_cast<const sockaddr *>(&a), sizeof a);
+    const int e = errno;
+    ::close(fd);
+    return rc == 0 || (e != ECONNREFUSED && e != ENOENT); // EAGAIN, EPROTOTYPE: someone is there
+}
+
 void sweep_stale_runtime_dirs(const std::filesystem::path &base) noexcept {
     std::error_code ec;
     std::filesystem::directory_iterator it(base, ec), end;
@@ -86,6 +108,9 @@ void sweep_stale_runtime_dirs(const std::filesystem::path &base) noexcept {
         struct stat st {};
         if (lstat(it->path().c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid()) continue;
         if (kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH) continue; // alive, or not ours to know
+        // No such pid here, but the directory may be shared with a live process of another pid
+        // namespace (a container's): its telemetry socket still answers.
+        if (telemetry_answers(it->path())) continue;
         DEMI_LOG(debug, "catnip", "removing %s, left by an EAL process that has ended", it->path().c_str());
         remove_runtime_dir(it->path());
     }
