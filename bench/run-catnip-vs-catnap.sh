@@ -180,10 +180,13 @@ raw_1=$(awk -v s="$udp_frame" '/^rawping/ && $2 == "size=" s && $3 == "window=1"
 raw_t=$(awk -v s="$tcp_frame" '/^rawping/ && $2 == "size=" s && $3 == "window=1" { for (i = 1; i <= NF; i++) if ($i == "p50") print $(i+1) }' "$work/raw.out")
 awk -v raw_w="$raw_w" -v raw_1="$raw_1" -v raw_t="$raw_t" -v tf="$tcp_frame" -v uf="$udp_frame" '
     /^RESULT run=catnip-tcp / { for (i = 2; i <= NF; i++) { split($i, kv, "="); if (kv[1] == "p50_us") tp50 = kv[2] } }
+    /^RESULT run=catnap-tcp / { for (i = 2; i <= NF; i++) { split($i, kv, "="); if (kv[1] == "p50_us") np50 = kv[2] } }
     /^RESULT run=catnip-udp / { for (i = 2; i <= NF; i++) { split($i, kv, "="); if (kv[1] == "p50_us") p50 = kv[2] } }
     /^RESULT run=catnip-udp-window / { for (i = 2; i <= NF; i++) { split($i, kv, "="); if (kv[1] == "msgs_per_s") rate = kv[2] } }
     END {
         if (tp50 > 0 && raw_t > 0) printf "catnip TCP round trip vs raw %d B frames: p50 %.2f us vs %.2f us (+%.2f us)\n", tf, tp50, raw_t, tp50 - raw_t
+        # The link alone bounds the ratio: a libOS that cost nothing would still take the raw round trip.
+        if (np50 > 0 && raw_t > 0) printf "ceiling of catnap/catnip over this link: catnap p50 %.2f us / raw %d B frames p50 %.2f us = %.1fx\n", np50, tf, raw_t, np50 / raw_t
         if (p50 > 0 && raw_1 > 0) printf "catnip UDP round trip vs raw %d B frames: p50 %.2f us vs %.2f us (+%.2f us)\n", uf, p50, raw_1, p50 - raw_1
         if (rate > 0 && raw_w > 0) printf "catnip UDP throughput vs raw forwarding of %d B frames: %.0f vs %.0f msg/s (%.0f%% of raw)\n", uf, rate, raw_w, 100 * rate / raw_w
     }' "$results"
