@@ -64,9 +64,9 @@ struct host_config {
 /// What a socket's options decide for its connection (setsockopt); the host's tcp::config gives the
 /// defaults.
 struct tcp_conn_options {
-    bool nodelay_ = false;     // TCP_NODELAY
-    bool keepalive_ = false;   // SO_KEEPALIVE
-    unsigned syn_retries_ = 6; // TCP_SYNCNT
+    bool nodelay_ = tcp::config{}.nodelay_;             // TCP_NODELAY
+    bool keepalive_ = tcp::config{}.keepalive_;         // SO_KEEPALIVE
+    unsigned syn_retries_ = tcp::config{}.syn_retries_; // TCP_SYNCNT
 };
 
 struct host_stats {

@@ -210,7 +210,6 @@ public:
     void set_syn_retries(unsigned n) noexcept { cfg_.syn_retries_ = n; }
     [[nodiscard]] bool nodelay() const noexcept { return cfg_.nodelay_; }
     [[nodiscard]] bool keepalive() const noexcept { return cfg_.keepalive_; }
-    [[nodiscard]] unsigned syn_retries() const noexcept { return cfg_.syn_retries_; }
 
     // ---- observers ----
     [[nodiscard]] state current_state() const noexcept { return state_; }
