@@ -43,6 +43,9 @@ cleanup() {
     for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
     wait 2>/dev/null || true
     "$root/scripts/hugepages" release >/dev/null || true
+    # testpmd's and dpdk_rawping's EAL runtime directories (DPDK leaves them, with its telemetry socket);
+    # catnip's processes remove their own.
+    rm -rf /var/run/dpdk/demi-bench-tp /var/run/dpdk/demi-bench-raw
     if [[ -n ${KEEP:-} ]]; then echo "logs kept in $work"; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
