@@ -158,8 +158,10 @@ protected:
     struct pair {
         int client, server, listener;
     };
-    pair connect_pair(uint16_t port) {
+    /// `before_listen`, if given, sets the listening socket's options first.
+    pair connect_pair(uint16_t port, const std::function<void(int ls)> &before_listen = {}) {
         int ls = b_->socket(SOCK_STREAM);
+        if (before_listen) before_listen(ls);
         auto any = address("0.0.0.0", port);
         EXPECT_TRUE(b_->q(ls).bind(*b_->rt, any).has_value());
         EXPECT_TRUE(b_->q(ls).listen(*b_->rt, 16).has_value());
@@ -498,20 +500,13 @@ TEST_F(inetstack, so_keepalive_on_a_listener_is_inherited_and_probes_an_idle_con
         c.tcp.keepalive_time_ms = 40;
         c.tcp.keepalive_interval_ms = 20;
     });
-    int ls = b_->socket(SOCK_STREAM);
     int one = 1, v = -1;
     socklen_t len = sizeof v;
-    ASSERT_TRUE(b_->q(ls).setsockopt(*b_->rt, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one).has_value());
-    ASSERT_TRUE(b_->q(ls).bind(*b_->rt, address("10.0.0.2", 7011)).has_value());
-    ASSERT_TRUE(b_->q(ls).listen(*b_->rt, 4).has_value());
-    int cs = a_->socket(SOCK_STREAM);
-    auto at = b_->accept(ls);
-    auto ct = a_->connect(cs, address("10.0.0.2", 7011));
-    ASSERT_TRUE(at.has_value() && ct.has_value());
-    ASSERT_EQ(finish(*a_, *ct).error, 0);
-    completion acc = finish(*b_, *at);
-    ASSERT_EQ(acc.error, 0);
-    ASSERT_TRUE(b_->q(acc.new_qd).getsockopt(SOL_SOCKET, SO_KEEPALIVE, &v, &len).has_value());
+    const pair p = connect_pair(7011, [&](int ls) {
+        ASSERT_TRUE(b_->q(ls).setsockopt(*b_->rt, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one).has_value());
+    });
+    const int cs = p.client;
+    ASSERT_TRUE(b_->q(p.server).getsockopt(SOL_SOCKET, SO_KEEPALIVE, &v, &len).has_value());
     EXPECT_EQ(v, 1);
     ASSERT_TRUE(a_->q(cs).getsockopt(SOL_SOCKET, SO_KEEPALIVE, &v, &len).has_value());
     EXPECT_EQ(v, 0);
@@ -534,29 +529,21 @@ TEST_F(inetstack, so_keepalive_on_a_listener_is_inherited_and_probes_an_idle_con
     }
     // Answered probes: the connection is still up both ways.
     ASSERT_TRUE(a_->push(cs, patterned(10, 9)).has_value());
-    EXPECT_TRUE(receive(*b_, acc.new_qd, 10, 9));
+    EXPECT_TRUE(receive(*b_, p.server, 10, 9));
 }
 
 TEST_F(inetstack, tcp_syncnt_bounds_the_syn_retransmissions_before_connect_times_out) {
     // The listener's TCP_SYNCNT is inherited by what it accepts; the exchange also resolves ARP, so
     // the client's SYNs below reach the server's device.
-    int ls = b_->socket(SOCK_STREAM);
     int v = -1, two = 2, one = 1, zero = 0, too_many = 128;
     socklen_t len = sizeof v;
-    ASSERT_TRUE(b_->q(ls).getsockopt(IPPROTO_TCP, TCP_SYNCNT, &v, &len).has_value());
-    EXPECT_EQ(v, 6); // the stack's SYN retries (tcp::config::syn_retries_), as Linux's default
-    ASSERT_TRUE(b_->q(ls).setsockopt(*b_->rt, IPPROTO_TCP, TCP_SYNCNT, &two, sizeof two).has_value());
-    ASSERT_TRUE(b_->q(ls).bind(*b_->rt, address("10.0.0.2", 7020)).has_value());
-    ASSERT_TRUE(b_->q(ls).listen(*b_->rt, 4).has_value());
-    int first = a_->socket(SOCK_STREAM);
-    auto at = b_->accept(ls);
-    auto ct = a_->connect(first, address("10.0.0.2", 7020));
-    ASSERT_TRUE(at.has_value() && ct.has_value());
-    ASSERT_EQ(finish(*a_, *ct).error, 0);
-    completion acc = finish(*b_, *at);
-    ASSERT_EQ(acc.error, 0);
+    const pair p = connect_pair(7020, [&](int ls) {
+        ASSERT_TRUE(b_->q(ls).getsockopt(IPPROTO_TCP, TCP_SYNCNT, &v, &len).has_value());
+        EXPECT_EQ(v, 6); // the stack's SYN retries (tcp::config::syn_retries_), as Linux's default
+        ASSERT_TRUE(b_->q(ls).setsockopt(*b_->rt, IPPROTO_TCP, TCP_SYNCNT, &two, sizeof two).has_value());
+    });
     len = sizeof v;
-    ASSERT_TRUE(b_->q(acc.new_qd).getsockopt(IPPROTO_TCP, TCP_SYNCNT, &v, &len).has_value());
+    ASSERT_TRUE(b_->q(p.server).getsockopt(IPPROTO_TCP, TCP_SYNCNT, &v, &len).has_value());
     EXPECT_EQ(v, 2);
     // Out of Linux's range 1..127: EINVAL, and the value stays.
     int cs = a_->socket(SOCK_STREAM);
@@ -571,7 +558,7 @@ TEST_F(inetstack, tcp_syncnt_bounds_the_syn_retransmissions_before_connect_times
     ASSERT_TRUE(a_->q(cs).setsockopt(*a_->rt, IPPROTO_TCP, TCP_SYNCNT, &one, sizeof one).has_value());
     const size_t before = dev_b_->rx_.size();
     const auto start = std::chrono::steady_clock::now();
-    ct = a_->connect(cs, address("10.0.0.2", 7021));
+    auto ct = a_->connect(cs, address("10.0.0.2", 7021));
     ASSERT_TRUE(ct.has_value());
     const auto until = start + 10s;
     while (!a_->done(*ct) && std::chrono::steady_clock::now() < until) a_->poll();
