@@ -3,6 +3,7 @@
 #include "channel.hpp"
 
 #include <netinet/tcp.h>
+#include <tuple>
 
 namespace demi::conformance {
 namespace {
@@ -226,6 +227,17 @@ TEST_F(sockets, socket_options) {
     len = sizeof v;
     ASSERT_TRUE(lib().getsockopt(s, IPPROTO_TCP, TCP_SYNCNT, &v, &len).has_value());
     EXPECT_EQ(v, 3);
+    // TCP_KEEPIDLE, TCP_KEEPINTVL (seconds, 1..32767) and TCP_KEEPCNT (1..127), as Linux takes them.
+    for (const auto &[name, good, bad] :
+         {std::tuple{TCP_KEEPIDLE, 30, 32768}, std::tuple{TCP_KEEPINTVL, 5, 32768}, std::tuple{TCP_KEEPCNT, 4, 128}}) {
+        int set = good, over = bad;
+        ASSERT_TRUE(lib().setsockopt(s, IPPROTO_TCP, name, &set, sizeof set).has_value()) << name;
+        EXPECT_EQ(lib().setsockopt(s, IPPROTO_TCP, name, &zero, sizeof zero).code(), EINVAL) << name;
+        EXPECT_EQ(lib().setsockopt(s, IPPROTO_TCP, name, &over, sizeof over).code(), EINVAL) << name;
+        len = sizeof v;
+        ASSERT_TRUE(lib().getsockopt(s, IPPROTO_TCP, name, &v, &len).has_value()) << name;
+        EXPECT_EQ(v, good) << name;
+    }
     EXPECT_EQ(lib().setsockopt(s, SOL_SOCKET, SO_BROADCAST, &one, sizeof one).code(), ENOTSUP);
     EXPECT_EQ(lib().setsockopt(s, IPPROTO_TCP, TCP_NODELAY, nullptr, sizeof one).code(), EINVAL);
     EXPECT_EQ(lib().setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, 2).code(), EINVAL);

@@ -75,7 +75,9 @@ result<void> socket::listen(rt::runtime &, int backlog) {
 namespace {
 bool supported_option(int level, int name) {
     if (level == SOL_SOCKET) return name == SO_LINGER || name == SO_KEEPALIVE || name == SO_REUSEADDR;
-    if (level == IPPROTO_TCP) return name == TCP_NODELAY || name == TCP_SYNCNT;
+    if (level == IPPROTO_TCP)
+        return name == TCP_NODELAY || name == TCP_SYNCNT || name == TCP_KEEPIDLE || name == TCP_KEEPINTVL ||
+               name == TCP_KEEPCNT;
     return false;
 }
 // The value's size: an int, or a struct linger. Shorter buffers are EINVAL (no silent truncation).

@@ -8,7 +8,9 @@
 #include <algorithm>
 #include <arpa/inet.h>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
+#include <limits>
 #include <netinet/tcp.h>
 
 namespace demi::inetstack {
@@ -34,11 +36,21 @@ net::ipv4_address addr_of(const sockaddr_in &s) {
 
 bool supported_option(int level, int name) {
     if (level == SOL_SOCKET) return name == SO_LINGER || name == SO_KEEPALIVE || name == SO_REUSEADDR;
-    if (level == IPPROTO_TCP) return name == TCP_NODELAY || name == TCP_SYNCNT;
+    if (level == IPPROTO_TCP)
+        return name == TCP_NODELAY || name == TCP_SYNCNT || name == TCP_KEEPIDLE || name == TCP_KEEPINTVL ||
+               name == TCP_KEEPCNT;
     return false;
 }
-/// TCP_SYNCNT's range, as Linux takes it (MAX_TCP_SYNCNT).
-constexpr int max_syncnt = 127;
+/// The largest value of an IPPROTO_TCP count or time in seconds, as Linux takes them (MAX_TCP_SYNCNT,
+/// MAX_TCP_KEEPCNT; MAX_TCP_KEEPIDLE, MAX_TCP_KEEPINTVL); the smallest is 1.
+int option_max(int name) {
+    return name == TCP_SYNCNT || name == TCP_KEEPCNT ? 127 : 32767;
+}
+/// A time reported by getsockopt in whole seconds (rounded up: the configuration counts milliseconds).
+int whole_seconds(duration d) {
+    const auto s = std::chrono::ceil<std::chrono::seconds>(d).count();
+    return static_cast<int>(std::clamp<decltype(s)>(s, 1, std::numeric_limits<int>::max()));
+}
 socklen_t option_size(int level, int name) {
     return level == SOL_SOCKET && name == SO_LINGER ? sizeof(linger) : sizeof(int);
 }
@@ -54,7 +66,11 @@ socket::socket(backend &b, rt::queue_type t) noexcept : queue(t), be_(&b) {
     const auto &o = b.cfg().tcp;
     nodelay_ = o.nodelay ? 1 : 0;
     keepalive_ = o.keepalive ? 1 : 0;
-    syncnt_ = static_cast<int>(b.host().tcp_defaults().syn_retries_);
+    const net::tcp::config &stack = b.host().tcp_defaults();
+    syncnt_ = static_cast<int>(stack.syn_retries_);
+    keepcnt_ = static_cast<int>(stack.keepalive_probes_);
+    keepidle_ = stack.keepalive_idle_;
+    keepintvl_ = stack.keepalive_interval_;
     linger_ = {o.linger ? 1 : 0, static_cast<int>(o.linger_seconds)};
     b.add(this);
 }
@@ -101,9 +117,16 @@ result<void> socket::setsockopt(rt::runtime &rt, int level, int name, const void
     }
     int v = 0;
     std::memcpy(&v, val, sizeof v);
-    if (level == IPPROTO_TCP && name == TCP_SYNCNT) {
-        if (v < 1 || v > max_syncnt) return error(EINVAL);
-        syncnt_ = v;
+    if (level == IPPROTO_TCP && name != TCP_NODELAY) {
+        if (v < 1 || v > option_max(name)) return error(EINVAL);
+        if (name == TCP_SYNCNT)
+            syncnt_ = v;
+        else if (name == TCP_KEEPCNT)
+            keepcnt_ = v;
+        else if (name == TCP_KEEPIDLE)
+            keepidle_ = std::chrono::seconds(v);
+        else
+            keepintvl_ = std::chrono::seconds(v);
         options_changed(rt);
         return ok();
     }
@@ -130,8 +153,27 @@ result<void> socket::getsockopt(int level, int name, void *val, socklen_t *len) 
         *len = sizeof linger_;
         return ok();
     }
-    const int v = level == IPPROTO_TCP ? (name == TCP_SYNCNT ? syncnt_ : nodelay_)
-                                       : (name == SO_KEEPALIVE ? keepalive_ : reuseaddr_);
+    int v = reuseaddr_;
+    if (level == SOL_SOCKET && name == SO_KEEPALIVE) v = keepalive_;
+    if (level == IPPROTO_TCP) {
+        switch (name) {
+        case TCP_NODELAY:
+            v = nodelay_;
+            break;
+        case TCP_SYNCNT:
+            v = syncnt_;
+            break;
+        case TCP_KEEPCNT:
+            v = keepcnt_;
+            break;
+        case TCP_KEEPIDLE:
+            v = whole_seconds(keepidle_);
+            break;
+        default:
+            v = whole_seconds(keepintvl_);
+            break;
+        }
+    }
     std::memcpy(val, &v, sizeof v);
     *len = sizeof v;
     return ok();
@@ -150,6 +192,9 @@ tcp_socket::tcp_socket(backend &b, net::conn_id c, const tcp_socket &from) noexc
     nodelay_ = from.nodelay_;
     keepalive_ = from.keepalive_;
     syncnt_ = from.syncnt_;
+    keepcnt_ = from.keepcnt_;
+    keepidle_ = from.keepidle_;
+    keepintvl_ = from.keepintvl_;
     linger_ = from.linger_;
 }
 
@@ -164,8 +209,12 @@ void tcp_socket::options_changed(rt::runtime &rt) {
 
 void tcp_socket::apply_options(time_point now) {
     if (!conn_) return;
-    const net::tcp_conn_options o{
-        .nodelay_ = nodelay_ != 0, .keepalive_ = keepalive_ != 0, .syn_retries_ = static_cast<unsigned>(syncnt_)};
+    const net::tcp_conn_options o{.nodelay_ = nodelay_ != 0,
+                                  .keepalive_ = keepalive_ != 0,
+                                  .keepalive_idle_ = keepidle_,
+                                  .keepalive_interval_ = keepintvl_,
+                                  .keepalive_probes_ = static_cast<unsigned>(keepcnt_),
+                                  .syn_retries_ = static_cast<unsigned>(syncnt_)};
     (void)be_->host().tcp_set_options(*conn_, now, o);
 }
 

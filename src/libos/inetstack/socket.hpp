@@ -27,8 +27,8 @@ public:
     result<void> getsockopt(int level, int name, void *val, socklen_t *len) override;
 
 protected:
-    /// After setsockopt changed TCP_NODELAY, SO_KEEPALIVE or TCP_SYNCNT: a connecting or connected TCP
-    /// socket applies them.
+    /// After setsockopt changed an option of the connection (TCP_NODELAY, SO_KEEPALIVE, TCP_KEEP*,
+    /// TCP_SYNCNT): a connecting or connected TCP socket applies them.
     virtual void options_changed(rt::runtime &) {}
     /// One pop attempt: false when there is nothing to say yet (c filled otherwise).
     virtual bool try_recv(completion &c) = 0;
@@ -42,10 +42,12 @@ protected:
     [[nodiscard]] bool pops_waiting() const noexcept { return !pops_.empty(); }
 
     backend *be_;
-    // tcp_socket_options.* are the defaults. TCP_NODELAY, SO_KEEPALIVE and TCP_SYNCNT (default: the
-    // stack's SYN retries) go to the socket's connection (set on a listener: to the connections it
-    // accepts, as Linux's accepted sockets inherit them); a zero linger makes close() an abort (RST).
-    int nodelay_ = 1, keepalive_ = 0, reuseaddr_ = 0, syncnt_ = 0;
+    // tcp_socket_options.* are the defaults. TCP_NODELAY, SO_KEEPALIVE, TCP_KEEPIDLE, TCP_KEEPINTVL,
+    // TCP_KEEPCNT and TCP_SYNCNT (defaults of the last four: the stack's) go to the socket's
+    // connection (set on a listener: to the connections it accepts, as Linux's accepted sockets
+    // inherit them); a zero linger makes close() an abort (RST).
+    int nodelay_ = 1, keepalive_ = 0, reuseaddr_ = 0, syncnt_ = 0, keepcnt_ = 0;
+    duration keepidle_{}, keepintvl_{};
     ::linger linger_{};
     rt::wait_list readers_, writers_;
     uint64_t push_next_ = 0, push_serving_ = 0;

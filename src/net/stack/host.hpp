@@ -64,9 +64,12 @@ struct host_config {
 /// What a socket's options decide for its connection (setsockopt); the host's tcp::config gives the
 /// defaults.
 struct tcp_conn_options {
-    bool nodelay_ = tcp::config{}.nodelay_;             // TCP_NODELAY
-    bool keepalive_ = tcp::config{}.keepalive_;         // SO_KEEPALIVE
-    unsigned syn_retries_ = tcp::config{}.syn_retries_; // TCP_SYNCNT
+    bool nodelay_ = tcp::config{}.nodelay_;                           // TCP_NODELAY
+    bool keepalive_ = tcp::config{}.keepalive_;                       // SO_KEEPALIVE
+    duration keepalive_idle_ = tcp::config{}.keepalive_idle_;         // TCP_KEEPIDLE
+    duration keepalive_interval_ = tcp::config{}.keepalive_interval_; // TCP_KEEPINTVL
+    unsigned keepalive_probes_ = tcp::config{}.keepalive_probes_;     // TCP_KEEPCNT
+    unsigned syn_retries_ = tcp::config{}.syn_retries_;               // TCP_SYNCNT
 };
 
 struct host_stats {
@@ -125,9 +128,9 @@ public:
     result<void> close(conn_id c);
     /// RST and release (RFC 9293 §3.10.5).
     result<void> abort(conn_id c);
-    /// A connection's TCP_NODELAY, SO_KEEPALIVE and TCP_SYNCNT (tcp::connection::set_nodelay,
-    /// set_keepalive, set_syn_retries), the stack's configuration being only their default; EBADF for an
-    /// unknown or released id.
+    /// A connection's TCP_NODELAY, SO_KEEPALIVE and its timing, and TCP_SYNCNT (tcp::connection::
+    /// set_nodelay, set_keepalive_timing, set_keepalive, set_syn_retries), the stack's configuration
+    /// being only their default; EBADF for an unknown or released id.
     result<void> tcp_set_options(conn_id c, time_point now, const tcp_conn_options &o);
     /// The settings every new connection starts from.
     [[nodiscard]] const tcp::config &tcp_defaults() const noexcept { return cfg_.tcp_; }

@@ -363,6 +363,16 @@ void connection::set_keepalive(bool on, time_point now) noexcept {
         keepalive_at_.reset();
 }
 
+void connection::set_keepalive_timing(duration idle, duration interval, unsigned probes, time_point now) noexcept {
+    if (keepalive_at_ && keepalive_sent_ == 0) {
+        const time_point heard = *keepalive_at_ - cfg_.keepalive_idle_;
+        keepalive_at_ = std::max(now, heard + idle);
+    }
+    cfg_.keepalive_idle_ = idle;
+    cfg_.keepalive_interval_ = interval;
+    cfg_.keepalive_probes_ = probes;
+}
+
 void connection::fail(int err) {
     error_ = err;
     state_ = state::closed;

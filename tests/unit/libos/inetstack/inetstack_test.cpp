@@ -532,6 +532,48 @@ TEST_F(inetstack, so_keepalive_on_a_listener_is_inherited_and_probes_an_idle_con
     EXPECT_TRUE(receive(*b_, p.server, 10, 9));
 }
 
+TEST_F(inetstack, tcp_keepidle_keepintvl_keepcnt_time_out_a_connection_whose_peer_went_silent) {
+    int three = 3, v = -1;
+    socklen_t len = sizeof v;
+    const pair p = connect_pair(7012, [&](int ls) {
+        ASSERT_TRUE(b_->q(ls).setsockopt(*b_->rt, IPPROTO_TCP, TCP_KEEPCNT, &three, sizeof three).has_value());
+    });
+    ASSERT_TRUE(b_->q(p.server).getsockopt(IPPROTO_TCP, TCP_KEEPCNT, &v, &len).has_value());
+    EXPECT_EQ(v, 3); // inherited from the listener
+    // The stack's defaults (tcp::config): 2 h idle, 75 s between probes, 9 probes, as Linux's.
+    for (const auto &[name, want] :
+         {std::pair{TCP_KEEPIDLE, 7200}, std::pair{TCP_KEEPINTVL, 75}, std::pair{TCP_KEEPCNT, 9}}) {
+        len = sizeof v;
+        ASSERT_TRUE(a_->q(p.client).getsockopt(IPPROTO_TCP, name, &v, &len).has_value()) << name;
+        EXPECT_EQ(v, want) << name;
+    }
+    // Keepalive on, armed for 2 h; then one probe after 1 s of silence, failing at the next 1 s tick:
+    // shortening TCP_KEEPIDLE on a connection already waiting reschedules its first probe.
+    int one = 1;
+    for (int name : {TCP_KEEPINTVL, TCP_KEEPCNT}) {
+        ASSERT_TRUE(a_->q(p.client).setsockopt(*a_->rt, IPPROTO_TCP, name, &one, sizeof one).has_value()) << name;
+    }
+    ASSERT_TRUE(a_->q(p.client).setsockopt(*a_->rt, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one).has_value());
+    ASSERT_TRUE(a_->q(p.client).setsockopt(*a_->rt, IPPROTO_TCP, TCP_KEEPIDLE, &one, sizeof one).has_value());
+    // The server is not polled: the probe stays in its receive queue, unanswered.
+    const size_t before = dev_b_->rx_.size();
+    const auto start = std::chrono::steady_clock::now();
+    auto pop = a_->pop(p.client);
+    ASSERT_TRUE(pop.has_value());
+    while (!a_->done(*pop) && std::chrono::steady_clock::now() < start + 10s) a_->poll();
+    const auto took = std::chrono::steady_clock::now() - start;
+    ASSERT_TRUE(a_->done(*pop)) << "the pop still waits after 10 s";
+    auto c = a_->rt->wait(*pop, std::chrono::nanoseconds(0));
+    ASSERT_TRUE(c.has_value());
+    EXPECT_EQ(c->error, ETIMEDOUT);
+    EXPECT_GE(took, 1900ms);
+    EXPECT_LT(took, 3s);
+    auto probes = tcp_segments({dev_b_->rx_.begin() + static_cast<std::ptrdiff_t>(before), dev_b_->rx_.end()});
+    ASSERT_EQ(probes.size(), 1u);
+    EXPECT_EQ(probes[0].flags, wire::tcp_flag::ack);
+    EXPECT_EQ(probes[0].len, 0u);
+}
+
 TEST_F(inetstack, tcp_syncnt_bounds_the_syn_retransmissions_before_connect_times_out) {
     // The listener's TCP_SYNCNT is inherited by what it accepts; the exchange also resolves ARP, so
     // the client's SYNs below reach the server's device.

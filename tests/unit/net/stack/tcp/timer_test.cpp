@@ -240,6 +240,34 @@ TEST_F(keepalive, turned_on_and_off_on_an_established_connection) {
     EXPECT_EQ(conn_->error(), ETIMEDOUT);
 }
 
+TEST_F(keepalive, timing_changed_while_idle_and_while_probing) {
+    cfg_.keepalive_ = true;
+    cfg_.keepalive_idle_ = 10s;
+    cfg_.keepalive_interval_ = 1s;
+    cfg_.keepalive_probes_ = 5;
+    established();
+    advance(4s);
+    // TCP_KEEPIDLE shorter: the first probe moves to 6 s after the peer was last heard (2 s from now);
+    // longer: to 20 s after; shorter than the silence so far: at once, not in the past.
+    conn_->set_keepalive_timing(6s, 1s, 5, now_);
+    EXPECT_EQ(conn_->poll_at(), now_ + 2s);
+    conn_->set_keepalive_timing(20s, 1s, 5, now_);
+    EXPECT_EQ(conn_->poll_at(), now_ + 16s);
+    conn_->set_keepalive_timing(3s, 1s, 5, now_);
+    EXPECT_EQ(conn_->poll_at(), now_);
+    advance(0s);
+    expect(f::ack, S - 1, R);
+    // Probing: the next probe keeps its time; the new interval and count apply from it on.
+    conn_->set_keepalive_timing(3s, 5s, 2, now_);
+    EXPECT_EQ(conn_->poll_at(), now_ + 1s);
+    advance(1s);
+    expect(f::ack, S - 1, R);
+    advance(4s);
+    expect_nothing();
+    advance(1s);
+    EXPECT_EQ(conn_->error(), ETIMEDOUT); // two unanswered probes
+}
+
 TEST_F(keepalive, turned_on_before_the_handshake_arms_at_establishment) {
     cfg_.keepalive_idle_ = 10s;
     syn_sent();
