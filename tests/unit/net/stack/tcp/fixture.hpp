@@ -47,6 +47,15 @@ protected:
         ip_.dst_ = tuple_.local_.addr_;
     }
 
+    /// Keepalive on (SO_KEEPALIVE) with this timing (else the defaults), for connections made after.
+    void keepalive_config(duration idle, duration interval = config{}.keepalive_interval_,
+                          unsigned probes = config{}.keepalive_probes_) {
+        cfg_.keepalive_ = true;
+        cfg_.keepalive_idle_ = idle;
+        cfg_.keepalive_interval_ = interval;
+        cfg_.keepalive_probes_ = probes;
+    }
+
     // ---- driving ----
     void dispatch() {
         conn_->dispatch(now_, [this](const wire::tcp_repr &r, std::span<const std::byte> p) {

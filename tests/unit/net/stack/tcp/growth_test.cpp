@@ -248,8 +248,7 @@ TEST_F(growth, delayed_ack_counts_restart_after_ack) {
 // ---- keepalive (RFC 1122 §4.2.3.6) ----
 
 TEST_F(growth, keepalive_idle_restarted_by_incoming_data) {
-    cfg_.keepalive_ = true;
-    cfg_.keepalive_idle_ = 10s;
+    keepalive_config(10s);
     established();
     now_ += 6s;
     send(seg(f::ack, R, S), text("z"));
@@ -262,10 +261,7 @@ TEST_F(growth, keepalive_idle_restarted_by_incoming_data) {
 }
 
 TEST_F(growth, keepalive_answer_resets_probe_count) {
-    cfg_.keepalive_ = true;
-    cfg_.keepalive_idle_ = 10s;
-    cfg_.keepalive_interval_ = 1s;
-    cfg_.keepalive_probes_ = 2;
+    keepalive_config(10s, 1s, 2);
     established();
     advance(10s);
     expect(f::ack, S - 1, R);
@@ -284,8 +280,7 @@ TEST_F(growth, keepalive_answer_resets_probe_count) {
 }
 
 TEST_F(growth, keepalive_in_close_wait) {
-    cfg_.keepalive_ = true;
-    cfg_.keepalive_idle_ = 10s;
+    keepalive_config(10s);
     close_wait();
     advance(10s);
     expect(f::ack, S - 1, R + 1); // <SEQ=SND.NXT-1> with the FIN acknowledged

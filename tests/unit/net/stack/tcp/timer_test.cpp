@@ -186,10 +186,7 @@ TEST_F(persist, probes_never_time_out) {
 }
 
 TEST_F(keepalive, probe_after_idle_then_timeout) {
-    cfg_.keepalive_ = true;
-    cfg_.keepalive_idle_ = 10s;
-    cfg_.keepalive_interval_ = 1s;
-    cfg_.keepalive_probes_ = 2;
+    keepalive_config(10s, 1s, 2);
     established();
     EXPECT_EQ(conn_->poll_at(), now_ + 10s);
     advance(10s);
@@ -201,8 +198,7 @@ TEST_F(keepalive, probe_after_idle_then_timeout) {
 }
 
 TEST_F(keepalive, answered_probe_rearms) {
-    cfg_.keepalive_ = true;
-    cfg_.keepalive_idle_ = 10s;
+    keepalive_config(10s);
     established();
     advance(10s);
     expect(f::ack, S - 1, R);
@@ -241,10 +237,7 @@ TEST_F(keepalive, turned_on_and_off_on_an_established_connection) {
 }
 
 TEST_F(keepalive, timing_changed_while_idle_and_while_probing) {
-    cfg_.keepalive_ = true;
-    cfg_.keepalive_idle_ = 10s;
-    cfg_.keepalive_interval_ = 1s;
-    cfg_.keepalive_probes_ = 5;
+    keepalive_config(10s, 1s, 5);
     established();
     advance(4s);
     // TCP_KEEPIDLE shorter: the first probe moves to 6 s after the peer was last heard (2 s from now);
