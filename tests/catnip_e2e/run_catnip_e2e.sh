@@ -166,9 +166,13 @@ memif_pair() {
     wait "$spid" || src=$?
     pids=()
     [ $crc = 0 ] || fail "client exited with status $crc${crc/124/ (timeout)}"
-    # A server that serves until stopped (demi-perf) is stopped here: SIGTERM's 143 is its normal end.
-    if [ "${server_until_stopped:-0}" = 1 ] && [ $src = 143 ]; then src=0; fi
+    # A server that serves until stopped (demi-perf) is stopped here by SIGTERM, which it takes as a
+    # request to end normally.
     [ $src = 0 ] || fail "server exited with status $src"
+    # Both ended normally, so both removed their EAL runtime directories (DPDK leaves them).
+    for side in s c; do
+        [ -e "/var/run/dpdk/$prefix-$side$n_run" ] && fail "/var/run/dpdk/$prefix-$side$n_run was left at exit"
+    done
     echo "ok: $name ($(elapsed "$t0") s)"
 }
 
