@@ -20,6 +20,7 @@
 
 #include <algorithm>
 #include <arpa/inet.h>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cmath>
@@ -30,6 +31,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -284,10 +286,12 @@ void pin_to_cpu(int cpu) {
 // SIGINT/SIGTERM ask a server to stop: its loop ends and it returns through main, so the libOS goes
 // away as at any normal exit (the stack delivers what it still owes, catnip removes its EAL runtime
 // directory, DEMI_LOG=info prints the counters). A second signal ends it at once.
-volatile std::sig_atomic_t stop_requested = 0;
-extern "C" void on_stop(int sig) {
-    stop_requested = 1;
-    std::signal(sig, SIG_DFL);
+std::atomic<int> stop_requested{0}; // set by a handler that may run on any thread (DPDK's too)
+static_assert(std::atomic<int>::is_always_lock_free);
+extern "C" void on_stop(int) {
+    stop_requested.store(1, std::memory_order_relaxed);
+    std::signal(SIGINT, SIG_DFL);
+    std::signal(SIGTERM, SIG_DFL);
 }
 
 class deadline {
@@ -579,7 +583,7 @@ public:
         // The waits end at least every 100 ms, to see a stop request (a signal does not interrupt a
         // busy-polling wait); a timeout costs the wait no extra clock read.
         constexpr long slice_ns = 100'000'000;
-        while (!limit.expired() && stop_requested == 0) {
+        while (!limit.expired() && stop_requested.load(std::memory_order_relaxed) == 0) {
             const timespec *left = limit.remaining(ts);
             if (left == nullptr || left->tv_sec > 0 || left->tv_nsec > slice_ns) ts = timespec{0, slice_ns};
             if (!pending_.wait(qr, tag, &ts)) continue;
@@ -958,11 +962,16 @@ void set_nodelay(int fd) {
 // epoll_wait that either blocks (up to the deadline) or, with `spin`, polls with a zero timeout
 // until something is ready or the deadline passed.
 int epoll_wait_until(int ep, epoll_event *events, int max, const deadline &limit, bool spin) {
-    if (!spin) return epoll_wait(ep, events, max, limit.remaining_ms());
+    if (!spin) {
+        // At most 100 ms, to see a stop request that came between the caller's check and the wait.
+        int ms = limit.remaining_ms();
+        if (ms < 0 || ms > 100) ms = 100;
+        return epoll_wait(ep, events, max, ms);
+    }
     for (unsigned i = 0;; ++i) {
         int n = epoll_wait(ep, events, max, 0);
         if (n != 0) return n;
-        if ((i & 63) == 63 && (limit.expired() || stop_requested != 0)) return 0;
+        if ((i & 63) == 63 && (limit.expired() || stop_requested.load(std::memory_order_relaxed) != 0)) return 0;
     }
 }
 
@@ -996,7 +1005,7 @@ public:
 
         buf_.resize(std::max<std::size_t>(opts_.udp_ ? max_udp_payload + 1 : 256 * 1024, 1));
         std::vector<epoll_event> events(256);
-        while (!limit.expired() && stop_requested == 0) {
+        while (!limit.expired() && stop_requested.load(std::memory_order_relaxed) == 0) {
             int n = epoll_wait_until(ep_.get(), events.data(), static_cast<int>(events.size()), limit,
                                      opts_.baseline_spin_);
             if (n < 0 && errno == EINTR) continue;
@@ -1366,9 +1375,16 @@ public:
         int status = 0;
         rusage ru{};
         wall_s_ = std::chrono::duration<double>(steady::now() - started_).count();
+        // The CPU time up to now: after SIGTERM the server still notices it (up to 100 ms of
+        // polling) and tears its libOS down, which its rusage at exit would count too.
+        double cpu_now = -1;
+        clockid_t cid{};
+        if (timespec t{}; clock_getcpuclockid(pid_, &cid) == 0 && clock_gettime(cid, &t) == 0)
+            cpu_now = static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) * 1e-9;
         pid_t r = wait4(pid_, &status, WNOHANG, &ru);
         if (r == pid_) {
             complaint = "server process had exited on its own (status " + std::to_string(status) + ")";
+            cpu_now = -1;
         } else {
             kill(pid_, SIGTERM);
             bool gone = false;
@@ -1381,7 +1397,7 @@ public:
                 (void)wait4(pid_, &status, 0, &ru);
             }
         }
-        cpu_s_ = cpu_seconds(ru);
+        cpu_s_ = cpu_now >= 0 ? cpu_now : cpu_seconds(ru);
         pid_ = -1;
         return complaint;
     }

@@ -136,7 +136,7 @@ memif_pair() {
     t0=$(date +%s.%N)
     LIBOS=catnip DEMI_LOCAL_IPV4_ADDR=$sip CONFIG_PATH=$tmp/server.yaml DEMI_LOG=info \
         DEMI_DPDK_EAL_INIT="--vdev=$memif,role=server,mac=$smac --lcores 0@1 --file-prefix=$prefix-s$n_run --in-memory" \
-        timeout -k 2 "$bound" "${server[@]}" >"$so" 2>&1 &
+        timeout -k 5 "$bound" "${server[@]}" >"$so" 2>&1 &
     local spid=$!
     pids+=("$spid")
     # The server is ready once its libOS has started (its sockets are made right after): the client's
@@ -167,7 +167,8 @@ memif_pair() {
     pids=()
     [ $crc = 0 ] || fail "client exited with status $crc${crc/124/ (timeout)}"
     # A server that serves until stopped (demi-perf) is stopped here by SIGTERM, which it takes as a
-    # request to end normally.
+    # request to end normally. timeout(1) passes the signal on and kills 5 s later: room for the
+    # libOS's drain (inetstack_config.drain_ms, 2 s) of a FIN the gone client no longer ACKs.
     [ $src = 0 ] || fail "server exited with status $src"
     # Both ended normally, so both removed their EAL runtime directories (DPDK leaves them).
     for side in s c; do

@@ -79,19 +79,20 @@ long default_prefix_pid(const std::string &name) noexcept {
     return pid;
 }
 
-// Whether something listens on the directory's telemetry socket. DPDK's telemetry thread does for as
-// long as its EAL process lives, in whatever pid namespace that process is (the pid in the name
-// means something only there). connect() is refused on a socket left by an ended process (and on a
-// file that is no socket), and finds nothing where telemetry was off.
-bool telemetry_answers(const std::filesystem::path &dir) noexcept {
+// Whether something may listen on the directory's telemetry socket. DPDK's telemetry thread does for
+// as long as its EAL process lives, in whatever pid namespace that process is (the pid in the name
+// means something only there). Only two answers say nobody does: connect() refused (a socket left by
+// an ended process, or a file that is no socket) and no socket at all (telemetry was off); anything
+// else, including not being able to ask, keeps the directory.
+bool telemetry_may_answer(const std::filesystem::path &dir) noexcept {
     const std::string path = (dir / "dpdk_telemetry.v2").string();
     sockaddr_un a{};
     a.sun_family = AF_UNIX;
-    if (path.size() >= sizeof a.sun_path) return false;
+    if (path.size() >= sizeof a.sun_path) return true;
     std::memcpy(a.sun_path, path.c_str(), path.size() + 1);
     // Non-blocking: a listener whose backlog is full answers EAGAIN instead of stalling demi_init.
     const int fd = ::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) return false;
+    if (fd < 0) return true;
     const int rc = ::connect(fd, reinterpret_cast<const sockaddr *>(&a), sizeof a);
     const int e = errno;
     ::close(fd);
@@ -110,7 +111,7 @@ void sweep_stale_runtime_dirs(const std::filesystem::path &base) noexcept {
         if (kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH) continue; // alive, or not ours to know
         // No such pid here, but the directory may be shared with a live process of another pid
         // namespace (a container's): its telemetry socket still answers.
-        if (telemetry_answers(it->path())) continue;
+        if (telemetry_may_answer(it->path())) continue;
         DEMI_LOG(debug, "catnip", "removing %s, left by an EAL process that has ended", it->path().c_str());
         remove_runtime_dir(it->path());
     }

@@ -364,10 +364,10 @@ void connection::set_keepalive(bool on, time_point now) noexcept {
 }
 
 void connection::set_keepalive_timing(duration idle, duration interval, unsigned probes, time_point now) noexcept {
-    if (keepalive_at_ && keepalive_sent_ == 0) {
-        const time_point heard = *keepalive_at_ - cfg_.keepalive_idle_;
-        keepalive_at_ = std::max(now, heard + idle);
-    }
+    // As Linux's TCP_KEEPIDLE: a new idle time counts from when the peer was last heard, probing or
+    // not (at once if that is past). Only a change moves the timer: the socket layer passes the
+    // same values again after any of its options changed.
+    if (keepalive_at_ && idle != cfg_.keepalive_idle_) keepalive_at_ = std::max(now, last_heard_ + idle);
     cfg_.keepalive_idle_ = idle;
     cfg_.keepalive_interval_ = interval;
     cfg_.keepalive_probes_ = probes;

@@ -206,12 +206,12 @@ public:
     /// yet arms the timer when it is.
     void set_keepalive(bool on, time_point now) noexcept;
     /// TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT: the idle time before the first probe, the time between
-    /// probes, and the unanswered probes that fail the connection (ETIMEDOUT). A first probe already
-    /// due is rescheduled for the new idle time since the peer was last heard (never earlier than
-    /// `now`); once probing has begun, the new interval applies from the next probe.
+    /// probes, and the unanswered probes that fail the connection (ETIMEDOUT). A changed idle time
+    /// moves an armed keepalive to that long after the peer was last heard (never earlier than
+    /// `now`), as Linux does; a changed interval applies from the next probe.
     void set_keepalive_timing(duration idle, duration interval, unsigned probes, time_point now) noexcept;
-    /// TCP_SYNCNT: retransmissions of the SYN (or SYN-ACK) before the open fails with ETIMEDOUT; read
-    /// at each retransmission timeout, so a change while opening counts the retransmissions made.
+    /// TCP_SYNCNT: retransmissions of the SYN before an active open fails with ETIMEDOUT; read at each
+    /// retransmission timeout, so a change while opening counts the retransmissions made.
     void set_syn_retries(unsigned n) noexcept { cfg_.syn_retries_ = n; }
     [[nodiscard]] bool nodelay() const noexcept { return cfg_.nodelay_; }
     [[nodiscard]] bool keepalive() const noexcept { return cfg_.keepalive_; }

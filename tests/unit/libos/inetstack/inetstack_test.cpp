@@ -566,7 +566,7 @@ TEST_F(inetstack, tcp_keepidle_keepintvl_keepcnt_time_out_a_connection_whose_pee
     auto c = a_->rt->wait(*pop, std::chrono::nanoseconds(0));
     ASSERT_TRUE(c.has_value());
     EXPECT_EQ(c->error, ETIMEDOUT);
-    EXPECT_GE(took, 1900ms);
+    EXPECT_GE(took, 1500ms); // 2 s from when the server was last heard, a moment before `start`
     EXPECT_LT(took, 3s);
     auto probes = tcp_segments({dev_b_->rx_.begin() + static_cast<std::ptrdiff_t>(before), dev_b_->rx_.end()});
     ASSERT_EQ(probes.size(), 1u);

@@ -238,20 +238,23 @@ TEST_F(keepalive, turned_on_and_off_on_an_established_connection) {
 
 TEST_F(keepalive, timing_changed_while_idle_and_while_probing) {
     keepalive_config(10s, 1s, 5);
-    established();
+    established(); // the peer was last heard now
     advance(4s);
-    // TCP_KEEPIDLE shorter: the first probe moves to 6 s after the peer was last heard (2 s from now);
-    // longer: to 20 s after; shorter than the silence so far: at once, not in the past.
+    // TCP_KEEPIDLE counts from when the peer was last heard: 6 s is 2 s from now, 20 s is 16 s from
+    // now, 3 s is past (at once, not in the past), and then 5 s is 1 s from now again.
     conn_->set_keepalive_timing(6s, 1s, 5, now_);
     EXPECT_EQ(conn_->poll_at(), now_ + 2s);
     conn_->set_keepalive_timing(20s, 1s, 5, now_);
     EXPECT_EQ(conn_->poll_at(), now_ + 16s);
     conn_->set_keepalive_timing(3s, 1s, 5, now_);
     EXPECT_EQ(conn_->poll_at(), now_);
-    advance(0s);
+    conn_->set_keepalive_timing(5s, 1s, 5, now_);
+    EXPECT_EQ(conn_->poll_at(), now_ + 1s);
+    advance(1s);
     expect(f::ack, S - 1, R);
-    // Probing: the next probe keeps its time; the new interval and count apply from it on.
-    conn_->set_keepalive_timing(3s, 5s, 2, now_);
+    // Probing: the same idle time again moves nothing; the new interval and count apply from the
+    // next probe on.
+    conn_->set_keepalive_timing(5s, 5s, 2, now_);
     EXPECT_EQ(conn_->poll_at(), now_ + 1s);
     advance(1s);
     expect(f::ack, S - 1, R);
@@ -259,6 +262,21 @@ TEST_F(keepalive, timing_changed_while_idle_and_while_probing) {
     expect_nothing();
     advance(1s);
     EXPECT_EQ(conn_->error(), ETIMEDOUT); // two unanswered probes
+}
+
+TEST_F(keepalive, a_shorter_idle_time_after_a_long_silence_probes_at_once) {
+    cfg_.keepalive_interval_ = 1s;
+    established();
+    advance(100s);
+    conn_->set_keepalive(true, now_); // SO_KEEPALIVE late: the default idle time from now
+    EXPECT_EQ(conn_->poll_at(), now_ + 2h);
+    conn_->set_keepalive_timing(10s, 1s, 9, now_); // TCP_KEEPIDLE 10: the peer was heard 100 s ago
+    EXPECT_EQ(conn_->poll_at(), now_);
+    advance(0s);
+    expect(f::ack, S - 1, R);
+    // The peer answers: the idle time counts from its answer.
+    send(seg(f::ack, R, S));
+    EXPECT_EQ(conn_->poll_at(), now_ + 10s);
 }
 
 TEST_F(keepalive, turned_on_before_the_handshake_arms_at_establishment) {
