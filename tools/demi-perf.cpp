@@ -802,7 +802,6 @@ public:
                          static_cast<unsigned long long>(left_total), pending_.size());
                 continue;
             }
-            auto now = steady::now();
             auto &c = conns_[tag.conn_];
             if (tag.is_push_) {
                 if (qr.qr_opcode == DEMI_OPC_FAILED)
@@ -811,6 +810,7 @@ public:
                     fail("push completed with unexpected opcode %d", static_cast<int>(qr.qr_opcode));
                 c.push_pending_ = false;
             } else {
+                const auto now = steady::now(); // only a pop can end the echo: no clock read for a push
                 if (qr.qr_opcode == DEMI_OPC_FAILED)
                     fail("pop on connection %u failed: %s", tag.conn_, errno_name(qr.qr_ret));
                 if (qr.qr_opcode != DEMI_OPC_POP)

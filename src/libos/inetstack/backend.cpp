@@ -194,14 +194,24 @@ result<buffer> backend::alloc(size_t size) {
     return allocate(size, mem::default_headroom);
 }
 
-void backend::flush_push(rt::runtime &rt) {
+void backend::flush_push(rt::runtime &rt, pushed what) {
     // Nothing else to take: no completion the application has not consumed, no received datagram it
     // has not popped. Otherwise the application is working through a burst, and its replies go together.
     const bool alone = rt.tokens().done_count() == 0 && host_.iface().udp_queued() == 0;
-    if (alone || ++deferred_pushes_ >= max_deferred_pushes)
-        flush(rt.sched().now());
-    else
+    if (alone || ++deferred_pushes_ >= max_deferred_pushes) {
+        if (what == pushed::datagram && !tcp_output_pending_) {
+            // Only datagrams wait, their frames built: out they go, without reading the clock for a
+            // run of the connections' output (the next poll does that, as for frames held back).
+            output_pending_ = false;
+            deferred_pushes_ = 0;
+            host_.send_queued();
+        } else {
+            flush(rt.sched().now());
+        }
+    } else {
         output_pending_ = true;
+        if (what == pushed::stream) tcp_output_pending_ = true;
+    }
 }
 
 bool backend::poll(rt::runtime &rt, duration max_block) {

@@ -49,17 +49,21 @@ public:
     /// the next poll.
     void flush(time_point now) {
         output_pending_ = false;
+        tcp_output_pending_ = false;
         deferred_pushes_ = 0;
         host_.poll(now);
     }
+    /// What a push gave the stack: TCP data (sent by the connection's output, which needs the time)
+    /// or a UDP datagram (its frame is already built and queued).
+    enum class pushed : uint8_t { stream, datagram };
     /// After a push: the frames leave at once when the application has nothing else to take — no
     /// completion it has not consumed, no received datagram it has not popped (a request-response
     /// exchange: the reply goes now); otherwise at the start of the next poll, which comes when the
     /// application waits for something not yet done, or with the push that makes
     /// `max_deferred_pushes` waiting — so the replies to a burst of requests leave a few frames to a
     /// device call, and the peer gets the first of them while the rest are being made. The clock is
-    /// read only when the frames leave.
-    void flush_push(rt::runtime &rt);
+    /// read only when the frames leave, and not then when only datagrams wait (host::send_queued).
+    void flush_push(rt::runtime &rt, pushed what);
     /// Small groups keep both ends busy: with 16 or more, two Demi ends fall into lockstep, each idle
     /// while the other works through a whole burst (docs/PERFORMANCE.md, UDP throughput).
     static constexpr uint32_t max_deferred_pushes = 8;
@@ -76,6 +80,7 @@ private:
     mem::block_pool pool_; // serves allocate() when no allocator was given (one malloc per pop otherwise)
     bool may_sleep_;
     bool output_pending_ = false; // a push left its frames for the next poll (flush_push)
+    bool tcp_output_pending_ = false; // one of them a TCP push: the next flush runs the connections' output
     uint32_t deferred_pushes_ = 0; // pushes since the last flush whose frames wait for it
     // A busy-poll round that received nothing, after a round that changed nothing, with no socket
     // call in between, skips the stack's timers/output and the sockets' wakeups (a quiet round) —

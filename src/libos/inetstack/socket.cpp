@@ -414,7 +414,7 @@ result<void> tcp_socket::push(rt::runtime &rt, op_start &op, const buffer &data)
         int err = 0;
         if (try_send(data, &err) || err != 0) {
             ++push_serving_;
-            if (err == 0) be_->flush_push(rt);
+            if (err == 0) be_->flush_push(rt, backend::pushed::stream);
             op.complete(err != 0 ? failed(opcode::push, err) : succeeded(opcode::push));
             return ok();
         }
@@ -435,7 +435,7 @@ op_task tcp_socket::push_later(rt::runtime &rt, std::shared_ptr<tcp_socket> self
         int err = 0;
         if (self->try_send(data, &err) || err != 0) {
             ++self->push_serving_;
-            if (err == 0) self->be_->flush_push(rt);
+            if (err == 0) self->be_->flush_push(rt, backend::pushed::stream);
             self->writers_.notify_all(rt.sched()); // the next push in line
             co_return err != 0 ? failed(opcode::push, err) : succeeded(opcode::push);
         }
@@ -558,7 +558,7 @@ result<void> udp_socket::send(rt::runtime &rt, op_start &op, const buffer &data,
     // entry is fresh: the runtime's last reading does (no clock read per datagram).
     auto r = be_->host().iface().udp_sendto(
         rt.sched().recent(), [&rt] { return rt.sched().now(); }, id_, {addr_of(to), ntohs(to.sin_port)}, data);
-    if (r) be_->flush_push(rt);
+    if (r) be_->flush_push(rt, backend::pushed::datagram);
     op.complete(r ? succeeded(opcode::push) : failed(opcode::push, r.code()));
     return ok();
 }

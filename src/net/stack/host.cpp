@@ -114,19 +114,27 @@ void host::poll(time_point now) {
     // and then the interface's queue. Order: a segment goes directly only while the interface's queue
     // and the backlog are empty, so everything in tx_batch_ precedes what they hold; the backlog only
     // holds what the device pushed back, and while it holds anything new frames queue behind it.
-    iface_.poll(now, [&](buffer &&f) {
-        if (!tx_backlog_.empty()) {
-            if (tx_backlog_.size() >= cfg_.max_tx_backlog_) {
-                ++stats_.tx_backlog_drops_;
-                return;
-            }
-            tx_backlog_.push_back(std::move(f));
+    iface_.poll(now, [this](buffer &&f) { take_frame(std::move(f)); });
+    if (!tx_batch_.empty()) transmit_batch();
+}
+
+void host::send_queued() {
+    if (!tx_backlog_.empty()) flush_tx();
+    iface_.take_queued([this](buffer &&f) { take_frame(std::move(f)); });
+    if (!tx_batch_.empty()) transmit_batch();
+}
+
+void host::take_frame(buffer &&f) {
+    if (!tx_backlog_.empty()) {
+        if (tx_backlog_.size() >= cfg_.max_tx_backlog_) {
+            ++stats_.tx_backlog_drops_;
             return;
         }
-        tx_batch_.push_back(std::move(f));
-        if (tx_batch_.size() == tx_batch_max) transmit_batch();
-    });
-    if (!tx_batch_.empty()) transmit_batch();
+        tx_backlog_.push_back(std::move(f));
+        return;
+    }
+    tx_batch_.push_back(std::move(f));
+    if (tx_batch_.size() == tx_batch_max) transmit_batch();
 }
 
 void host::transmit_batch() {

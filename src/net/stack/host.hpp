@@ -97,6 +97,10 @@ public:
     void receive(time_point now);
     /// Runs the interface's timers, every connection's dispatch(), and transmits what was built.
     void poll(time_point now);
+    /// Transmits the frames the interface has queued (a UDP datagram just sent), behind what the device
+    /// pushed back before, and nothing else: no timer, no connection's output, no local delivery
+    /// (the next poll() does those), so it needs no time.
+    void send_queued();
     /// The earliest time poll() has work (earlier than or equal to the last now when it has some now).
     [[nodiscard]] std::optional<time_point> poll_at() const noexcept;
 
@@ -193,6 +197,8 @@ private:
     /// Drops a CLOSED connection from the tuple table, and the entry itself when nobody needs it more.
     void reap(conn_id id, conn_entry &e);
     void flush_tx();
+    /// A frame from the interface's queue: to tx_batch_ (sent when full), or behind the backlog.
+    void take_frame(buffer &&f);
     /// Offers tx_batch_ to the device; what it leaves goes to the backlog (bounded).
     void transmit_batch();
     [[nodiscard]] conn_entry *find(conn_id c) noexcept;

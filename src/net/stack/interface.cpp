@@ -589,13 +589,15 @@ result<void> interface::udp_sendto(time_point now, udp_socket_id id, udp_endpoin
     if (udp_header_template *t = udp_template_for(now, id, dst, payload.size()))
         return send_from_udp_template(*t, std::move(payload));
     if (payload.size() + udp_len + ipv4_len <= cfg_.mtu_) {
-        // A run of datagrams to one destination reuses its headers (udp_header_template). The template
-        // is made on the second datagram in a row to a destination, so that a server answering many
-        // clients in turn does not build one per datagram.
-        udp_header_template &t = *udp_.header_template(id);
-        const bool use = t.last_dst_ == dst && build_udp_template(t, local->port_, dst, now);
-        t.last_dst_ = dst;
-        if (use) return send_from_udp_template(t, std::move(payload));
+        // Datagrams to one of the socket's recent destinations reuse its headers (udp_template_cache):
+        // made on a destination's second datagram (or again once the ARP entry they were made from
+        // has gone), so a socket sending to ever new destinations does not build one per datagram.
+        udp_template_cache &c = *udp_.header_templates(id);
+        if (udp_header_template *t = c.find(dst)) {
+            if (build_udp_template(*t, local->port_, dst, now)) return send_from_udp_template(*t, std::move(payload));
+        } else {
+            c.add(dst);
+        }
     }
     auto dgram = with_headroom(std::move(payload), udp_headroom);
     if (!dgram) return dgram.err();
@@ -607,12 +609,13 @@ result<void> interface::udp_sendto(time_point now, udp_socket_id id, udp_endpoin
 
 udp_header_template *interface::udp_template_for(time_point now, udp_socket_id id, udp_endpoint dst,
                                                  size_t size) noexcept {
-    udp_header_template *t = udp_.header_template(id);
+    udp_template_cache *c = udp_.header_templates(id);
+    if (c == nullptr) return nullptr;
+    udp_header_template *t = c->find(dst);
     // A template exists only for a bound socket and a destination with a port (checked when built).
-    if (t == nullptr || t->len_ == 0 || !(t->dst_ == dst) || now >= t->until_ || t->arp_gen_ != arp_.generation() ||
+    if (t == nullptr || t->len_ == 0 || now >= t->until_ || t->arp_gen_ != arp_.generation() ||
         size + udp_len + ipv4_len > cfg_.mtu_)
         return nullptr;
-    t->last_dst_ = dst;
     return t;
 }
 

@@ -89,6 +89,12 @@ public:
         // The timers only exist while an address is being resolved or a datagram reassembled.
         if (arp_.resolving_any() || reasm_.datagrams() != 0) run_timers(now);
         if (!local_.empty()) deliver_local(now);
+        take_queued(emit);
+    }
+    /// Calls `emit(buffer &&frame)` for each queued frame, in order (poll() without its timers and
+    /// local deliveries).
+    template <class Emit>
+    void take_queued(Emit &&emit) {
         while (!tx_.empty()) {
             buffer f = std::move(tx_.front());
             tx_.pop_front();

@@ -45,12 +45,60 @@ struct udp_header_template {
     std::array<std::byte, max_len> frame_{};
     std::uint8_t len_ = 0;
     udp_endpoint dst_;          // the destination it was built for
-    udp_endpoint last_dst_;     // the previous datagram's destination: built on the second in a row
     time_point until_{};        // the next hop's ARP entry expires
     std::uint64_t arp_gen_ = 0; // the ARP cache's generation when built
     std::uint32_t ip_base_ = 0; // IPv4 header words but total length, ident and checksum
     std::uint32_t pseudo_ = 0;  // pseudo header but the UDP length (RFC 768)
     std::uint32_t udp_base_ = 0; // pseudo_ and the ports
+};
+
+/// A socket's header templates, one for each of its last `max_entries` destinations (a server
+/// answering several clients in turn keeps one for each). A destination gets an entry, without
+/// headers, on its first datagram and headers on its second while it still has the entry, so a
+/// socket sending to ever new destinations builds none; the oldest entry makes room for a new one.
+class udp_template_cache {
+public:
+    static constexpr std::size_t max_entries = 16;
+
+    /// The entry of `dst` (its headers may be unbuilt, len_ 0), or nullptr.
+    udp_header_template *find(udp_endpoint dst) noexcept {
+        const std::uint64_t k = key(dst);
+        if (mru_ < keys_.size() && keys_[mru_] == k) return &entries_[mru_];
+        for (std::size_t i = 0; i < keys_.size(); ++i) {
+            if (keys_[i] == k) {
+                mru_ = static_cast<std::uint8_t>(i);
+                return &entries_[i];
+            }
+        }
+        return nullptr;
+    }
+    /// A new entry for `dst` (not in the cache), without headers: a free one, else the oldest made.
+    udp_header_template &add(udp_endpoint dst) {
+        std::size_t i = keys_.size();
+        if (i < max_entries) {
+            keys_.push_back(0);
+            entries_.emplace_back();
+        } else {
+            i = next_;
+            next_ = static_cast<std::uint8_t>((next_ + 1) % max_entries);
+        }
+        keys_[i] = key(dst);
+        entries_[i] = udp_header_template{};
+        entries_[i].dst_ = dst;
+        mru_ = static_cast<std::uint8_t>(i);
+        return entries_[i];
+    }
+    [[nodiscard]] std::size_t size() const noexcept { return keys_.size(); }
+
+private:
+    // Address and port in one word (bit 48 set: never 0, the value of no entry).
+    static std::uint64_t key(udp_endpoint e) noexcept {
+        return (std::uint64_t{1} << 48) | (std::uint64_t{e.addr_.to_host()} << 16) | e.port_;
+    }
+    std::vector<std::uint64_t> keys_; // compact, for the scan
+    std::vector<udp_header_template> entries_;
+    std::uint8_t mru_ = 0;  // the entry found last: checked first
+    std::uint8_t next_ = 0; // the entry to replace next, once all max_entries are used
 };
 
 class udp_table {
@@ -72,10 +120,10 @@ public:
     /// Datagrams dropped because this socket's queue was full.
     [[nodiscard]] uint64_t drops(udp_socket_id id) const;
     [[nodiscard]] size_t queued(udp_socket_id id) const;
-    /// The socket's header template (see udp_header_template); nullptr for an unknown id.
-    udp_header_template *header_template(udp_socket_id id) {
+    /// The socket's header templates (see udp_template_cache); nullptr for an unknown id.
+    udp_template_cache *header_templates(udp_socket_id id) {
         socket *s = find(id);
-        return s ? &s->template_ : nullptr;
+        return s ? &s->templates_ : nullptr;
     }
     /// Datagrams queued on all sockets together (received, not yet taken by recv).
     [[nodiscard]] size_t queued_total() const noexcept { return queued_total_; }
@@ -91,7 +139,7 @@ private:
         bool bound_ = false;
         std::deque<udp_datagram> queue_;
         uint64_t drops_ = 0;
-        udp_header_template template_;
+        udp_template_cache templates_;
     };
     socket *find(udp_socket_id id);
     [[nodiscard]] const socket *find(udp_socket_id id) const;

@@ -26,8 +26,22 @@ namespace {
 
 using namespace std::chrono_literals;
 
-const steady_clock_source &clock() {
-    static const steady_clock_source c;
+/// The machine's clock, counting its readings.
+class counting_clock final : public clock_source {
+public:
+    [[nodiscard]] time_point now() const noexcept override {
+        ++reads_;
+        return steady_.now();
+    }
+    [[nodiscard]] uint64_t reads() const noexcept { return reads_; }
+
+private:
+    steady_clock_source steady_;
+    mutable uint64_t reads_ = 0; // the tests run on one thread
+};
+
+const counting_clock &clock() {
+    static const counting_clock c;
     return c;
 }
 
@@ -357,6 +371,34 @@ TEST_F(inetstack, udp_push_leaves_at_once_alone_and_in_groups_within_a_burst) {
     completion echo = finish(*a_, *back);
     ASSERT_EQ(echo.data.size(), 20u);
     EXPECT_TRUE(matches(echo.data.bytes(), 0, 1));
+
+    // Two more exchanges: the second reply makes the socket's header template for a, the third
+    // goes with it and leaves inside its push without reading the clock (only a datagram waits:
+    // host::send_queued, not a run of the stack's output).
+    for (uint32_t k = 2; k <= 3; ++k) {
+        SCOPED_TRACE(testing::Message() << "exchange " << k);
+        pop = b_->pop(sb);
+        ASSERT_TRUE(pop.has_value());
+        req = a_->pushto(sa, patterned(20, k), to_b);
+        ASSERT_TRUE(req.has_value());
+        EXPECT_EQ(finish(*a_, *req).error, 0);
+        got = finish(*b_, *pop);
+        ASSERT_EQ(got.error, 0);
+        ASSERT_EQ(b_->rt->tokens().done_count(), 0u);
+        const uint64_t calls = dev_b_->transmit_calls_, reads = clock().reads();
+        reply = b_->pushto(sb, got.data, got.addr);
+        ASSERT_TRUE(reply.has_value());
+        EXPECT_EQ(dev_b_->transmit_calls_, calls + 1) << "a lone reply waited for a poll";
+        if (k == 3) {
+            EXPECT_EQ(clock().reads(), reads) << "a reply from the template read the clock";
+        }
+        EXPECT_EQ(finish(*b_, *reply).error, 0);
+        back = a_->pop(sa);
+        ASSERT_TRUE(back.has_value());
+        echo = finish(*a_, *back);
+        ASSERT_EQ(echo.data.size(), 20u);
+        EXPECT_TRUE(matches(echo.data.bytes(), 0, k));
+    }
 
     // A burst of 37 requests received in one poll, served as an echo server serves them (wait for
     // the pop, push the datagram back, wait for the push, pop again): while datagrams are still

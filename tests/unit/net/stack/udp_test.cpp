@@ -257,6 +257,44 @@ TEST_F(udp, recent_time_send_asks_the_clock_only_off_the_template) {
     EXPECT_EQ(drain(*a_, now_).size(), 4u);
 }
 
+// A server answering many clients in turn: each of the socket's last 16 destinations keeps its own
+// template (made on its second datagram); with more destinations in turn than that, each is pushed
+// out before its next datagram and none is built (nor asked for the clock's time in vain).
+TEST_F(udp, templates_for_each_recent_destination) {
+    a_->add_static_arp(ip_b, mac_b);
+    auto sa = a_->udp_open();
+    ASSERT_TRUE(a_->udp_bind(sa, ipv4_address{}, 4000).has_value());
+    const bytes_t d = to_bytes("ping");
+    int asked = 0;
+    const auto clock = [&] {
+        ++asked;
+        return now_;
+    };
+    const auto round = [&](uint16_t first_port, uint16_t clients) {
+        for (uint16_t p = 0; p < clients; ++p)
+            ASSERT_TRUE(a_->udp_sendto(now_, clock, sa, {ip_b, static_cast<uint16_t>(first_port + p)}, to_buffer(d))
+                            .has_value());
+        EXPECT_EQ(drain(*a_, now_).size(), clients);
+    };
+    constexpr uint16_t n = udp_template_cache::max_entries;
+    round(5000, n); // first datagrams: generic
+    EXPECT_EQ(a_->stats().udp_template_sends_, 0u);
+    round(5000, n); // seconds: built
+    round(5000, n); // from the templates, no clock read
+    EXPECT_EQ(a_->stats().udp_template_sends_, 2u * n);
+    EXPECT_EQ(asked, 2 * n);
+    // One more client than there are entries, in turn: each one's entry is gone when it comes round.
+    round(6000, n + 1);
+    round(6000, n + 1);
+    round(6000, n + 1);
+    EXPECT_EQ(a_->stats().udp_template_sends_, 2u * n);
+    // Fewer again: templates from the second round.
+    round(7000, 4);
+    round(7000, 4);
+    round(7000, 4);
+    EXPECT_EQ(a_->stats().udp_template_sends_, 2u * n + 8);
+}
+
 // RFC 791 §3.2: a datagram larger than the MTU leaves in fragments of one identification, each at
 // most the MTU, offsets in 8-octet units, MF on all but the last; the peer reassembles it byte-exact.
 TEST_F(udp, larger_than_the_mtu_is_fragmented) {
@@ -425,19 +463,27 @@ TEST(udp_template, frames_are_the_wire_encoding_of_each_datagram) {
         send(b7, 5, mac_b);                  // b7's template still holds
         send(b7, 6, mac_b);
         EXPECT_EQ(a.stats().udp_template_sends_, 8u);
+        // Two destinations in turn (a server answering two clients): each has its own template from
+        // its second datagram on.
+        for (size_t n : {40u, 41u, 42u}) {
+            send({ip_b, 8}, n, mac_b);
+            send(b7, n + 10, mac_b);
+        }
+        EXPECT_EQ(a.stats().udp_template_sends_, 14u);
         for (int i = 0; i < 3; ++i) send({far, 53}, 10, mac_gw); // off-subnet, through the gateway
-        EXPECT_EQ(a.stats().udp_template_sends_, 10u);
+        EXPECT_EQ(a.stats().udp_template_sends_, 16u);
         for (int i = 0; i < 2; ++i) send({directed, 9}, 4, ethernet_address::broadcast());
         for (int i = 0; i < 2; ++i) send({ipv4_address::broadcast(), 9}, 4, ethernet_address::broadcast());
-        EXPECT_EQ(a.stats().udp_template_sends_, 10u); // never for broadcasts
-        send(b7, 100, mac_b);
+        EXPECT_EQ(a.stats().udp_template_sends_, 16u); // never for broadcasts
+        send(b7, 100, mac_b); // b7's template outlived the datagrams to others
         send(b7, 101, mac_b);
-        EXPECT_EQ(a.stats().udp_template_sends_, 11u);
-        // b moves to another MAC: the next datagrams must follow it.
+        EXPECT_EQ(a.stats().udp_template_sends_, 18u);
+        // b moves to another MAC: the next datagrams must follow it, to both of its ports.
         learn_b(mac_b2);
         send(b7, 12, mac_b2);
         send(b7, 13, mac_b2);
-        EXPECT_EQ(a.stats().udp_template_sends_, 13u);
+        send({ip_b, 8}, 14, mac_b2);
+        EXPECT_EQ(a.stats().udp_template_sends_, 21u);
         // b's entry expires: the datagram waits for a new resolution, not sent with the old headers.
         now += a.config().arp_.entry_ttl_;
         send(b7, 14, std::nullopt);
@@ -450,7 +496,7 @@ TEST(udp_template, frames_are_the_wire_encoding_of_each_datagram) {
         EXPECT_EQ(eth->dst(), mac_b);
         last_ident = static_cast<uint16_t>(*last_ident + 1);
         send(b7, 15, mac_b);
-        EXPECT_EQ(a.stats().udp_template_sends_, 14u);
+        EXPECT_EQ(a.stats().udp_template_sends_, 22u);
         EXPECT_EQ(a.stats().tx_frames_, sent + 2 + 1 + 1); // + the fragments, the held datagram, one ARP request
     }
 }
