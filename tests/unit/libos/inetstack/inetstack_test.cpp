@@ -454,6 +454,26 @@ TEST_F(inetstack, udp_push_leaves_at_once_alone_and_in_groups_within_a_burst) {
     receive_all(20, 200);
 }
 
+// A wait that nothing ends busy-polls, reading the clock after every fourth empty round only (a
+// reading costs about what an empty round does).
+TEST_F(inetstack, idle_wait_reads_the_clock_every_fourth_empty_round) {
+    int s = a_->socket(SOCK_DGRAM);
+    ASSERT_TRUE(a_->q(s).bind(*a_->rt, address("10.0.0.1", 5000)).has_value());
+    auto pop = a_->pop(s);
+    ASSERT_TRUE(pop.has_value());
+    a_->poll(); // whatever the set-up left to do
+    constexpr long rounds = 2000; // well under 50 us of rounds: no yield, no block
+    long checks = 0;
+    const uint64_t reads0 = clock().reads();
+    ASSERT_TRUE(a_->rt->drive(10s, [&] { return ++checks == rounds; }).has_value());
+    const uint64_t reads = clock().reads() - reads0;
+    EXPECT_EQ(checks, rounds);
+    // One at the start, then one per four rounds that did nothing.
+    EXPECT_GE(reads, static_cast<uint64_t>(rounds / 4 - 2));
+    EXPECT_LE(reads, static_cast<uint64_t>(1 + rounds / 4 + 2));
+    EXPECT_FALSE(a_->done(*pop));
+}
+
 TEST_F(inetstack, close_cancels_pending_pop_and_accept) {
     pair p = connect_pair(7001);
     auto pop = b_->pop(p.server);
