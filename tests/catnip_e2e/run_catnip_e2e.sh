@@ -399,7 +399,9 @@ kernel-af_packet | kernel-af_xdp)
     hits=$(tshark -r "$cap" "${payload_as_data[@]}" -Y "$filter" 2>/dev/null)
     nrec=$(printf '%s' "$hits" | grep -c . || true)
     if [ "$nrec" -gt 0 ]; then
-        echo "loss recovery seen: $nrec of $n frames: $(echo "$hits" | grep -o '\[TCP [A-Za-z -]*[A-Za-z]' | sort | uniq -c | tr -s ' \n' ' ')"
+        kinds=$(echo "$hits" | grep -o '\[TCP [A-Za-z -]*[A-Za-z]' | sed 's/^\[TCP //' | sort | uniq -c |
+            awk '{ n = $1; $1 = ""; printf "%s%d %s", sep, n, substr($0, 2); sep = ", " }')
+        echo "loss recovery seen: $nrec of $n frames ($kinds)"
     fi
     if [ $((nrec * 100)) -gt "$n" ]; then
         echo "$hits" | head -n 30 >&2
