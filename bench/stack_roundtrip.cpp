@@ -3,11 +3,13 @@
 // queue API as demi-perf drives it (client push + pop + wait, server pop + wait + push of the popped
 // buffer). What a round trip costs the libOS on both sides, with no wire and no cross-core transfer.
 //
-//   stack_roundtrip [--count N] [--size N] [--udp] [--offload] [--runs R] [--idle]
+//   stack_roundtrip [--count N] [--size N] [--udp] [--offload] [--runs R] [--idle] [--idle-conns N]
 //
 // --idle: instead of round trips, N busy-poll rounds of the server while it waits for a request (a
 // pop pending and, for TCP, an accept pending on its listener, as demi-perf's server has): what a
 // libOS spends per round doing nothing, which delays the discovery of the next frame.
+// --idle-conns N (TCP): N more connections, open and idle, each with a pop pending on the server
+// (as a server's other clients between requests): what they cost the round trips of the busy one.
 // --offload: the devices claim every checksum offload (as a NIC with DPDK's offloads), else the
 // stack computes and verifies checksums in software (as over memif). Prints ns per round trip
 // (median of the runs). bench/stack-roundtrip-instructions.sh counts instructions per round trip.
@@ -97,6 +99,7 @@ struct bench_options {
     bool offload = false;
     bool idle = false;
     int runs = 5;
+    long idle_conns = 0;
 };
 
 bench_options parse(int argc, char **argv) {
@@ -116,13 +119,17 @@ bench_options parse(int argc, char **argv) {
         else if (a == "--udp") o.udp = true;
         else if (a == "--offload") o.offload = true;
         else if (a == "--idle") o.idle = true;
+        else if (a == "--idle-conns") o.idle_conns = std::atol(next());
         else {
-            std::fprintf(stderr, "usage: stack_roundtrip [--count N] [--size N] [--udp] [--offload] [--runs R] [--idle]\n");
+            std::fprintf(stderr, "usage: stack_roundtrip [--count N] [--size N] [--udp] [--offload] [--runs R] [--idle] "
+                                 "[--idle-conns N]\n");
             std::exit(2);
         }
     }
-    if (o.count <= 0 || o.size == 0 || o.size > 1400 || o.runs <= 0) {
-        std::fprintf(stderr, "stack_roundtrip: --count and --runs must be positive, --size in [1, 1400]\n");
+    if (o.count <= 0 || o.size == 0 || o.size > 1400 || o.runs <= 0 || o.idle_conns < 0 || o.idle_conns > 10000 ||
+        (o.udp && o.idle_conns != 0)) {
+        std::fprintf(stderr, "stack_roundtrip: --count and --runs must be positive, --size in [1, 1400], --idle-conns "
+                             "in [0, 10000] and TCP only\n");
         std::exit(2);
     }
     return o;
@@ -217,6 +224,20 @@ int main(int argc, char **argv) {
         pump(client, server, [&] { return done(client, cp); });
         (void)client.wait(fp);
         (void)client.wait(cp);
+        for (long i = 0; i < o.idle_conns; ++i) {
+            const int c = client.socket(SOCK_STREAM);
+            const qtoken at = must(server.rt->start(ls, opcode::accept,
+                                                    [&](rt::op_start &op) { return server.q(ls).accept(*server.rt, op); }),
+                                   "accept");
+            const qtoken ct = must(client.rt->start(c, opcode::connect,
+                                                    [&](rt::op_start &op) {
+                                                        return client.q(c).connect(*client.rt, op, e.server_addr);
+                                                    }),
+                                   "connect");
+            pump(client, server, [&] { return done(client, ct) && done(server, at); });
+            (void)client.wait(ct);
+            (void)server.pop(server.wait(at).new_qd); // stays pending: the client never sends
+        }
         if (o.idle) {
             if (!o.udp) // a listener with its accept pending, as a server that takes more connections
                 (void)must(server.rt->start(ls, opcode::accept,

@@ -167,6 +167,16 @@ void backend::remove(inetstack::socket *s) noexcept {
     sockets_.pop_back();
 }
 
+void backend::attach(inetstack::socket *s, net::conn_id c) {
+    if (!host_.set_user(c, s)) return; // no such connection: the socket stays woken every round
+    remove(s);
+}
+
+void backend::detach(inetstack::socket *s, net::conn_id c) noexcept {
+    (void)host_.set_user(c, nullptr);
+    if (std::find(sockets_.begin(), sockets_.end(), s) == sockets_.end()) sockets_.push_back(s);
+}
+
 result<uint16_t> backend::take_tcp_port(uint16_t port) {
     if (port != 0) {
         if (!tcp_ports_.insert(port).second) return error(EADDRINUSE);
@@ -223,14 +233,16 @@ bool backend::poll(rt::runtime &rt, duration max_block) {
     // A quiet busy-poll round: nothing arrived (nor was delivered locally or sent), the last round
     // woke no socket, no socket has touched the stack since, and the stack's timers ran less than
     // quiet_span ago. Then the stack's output and every socket's wakeup would find nothing to do.
-    if (max_block <= duration::zero() && !stirred_ && now < quiet_until_ &&
+    if (max_block <= duration::zero() && !stirred_ && now < quiet_until_ && !host_.any_dispatched() &&
         st.rx_frames_ + st.tx_frames_ + st.local_delivered_ == before)
         return false;
     host_.poll(now);
     bool worked = st.rx_frames_ + st.tx_frames_ + st.local_delivered_ != before;
-    // Wakeups only schedule coroutines; none runs (and no socket goes away) during this loop.
+    // Wakeups only schedule coroutines; none runs (and no socket goes away) during these loops.
     bool woke = false;
     for (inetstack::socket *s : sockets_) woke |= s->wake(rt.sched());
+    host_.take_dispatched(dispatched_);
+    for (void *s : dispatched_) woke |= static_cast<inetstack::socket *>(s)->wake(rt.sched());
     worked |= woke;
     // The sockets' own calls to host() in wake() do not count; what a wakeup served (a pop that opened
     // the window, an accept) does: the next round runs the stack again.

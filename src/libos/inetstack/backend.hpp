@@ -38,9 +38,15 @@ public:
     [[nodiscard]] const rt::config &cfg() const noexcept { return cfg_; }
     [[nodiscard]] phy::device &device() noexcept { return *dev_; }
 
-    /// Sockets register while they may have waiters to wake.
+    /// Open sockets register. Those without a connection (listening, UDP, not yet connecting) are
+    /// woken after every round that ran the stack; attach() makes a socket the one of a connection,
+    /// woken only after a round that dispatched the connection (host::take_dispatched), so a round
+    /// costs what the busy connections need, not a pass over every socket.
     void add(inetstack::socket *s);
     void remove(inetstack::socket *s) noexcept;
+    void attach(inetstack::socket *s, net::conn_id c);
+    /// Back to the sockets woken every round (the socket has no connection any more).
+    void detach(inetstack::socket *s, net::conn_id c) noexcept;
 
     /// TCP ports taken by bound sockets (listening or about to be): bind's EADDRINUSE, ephemeral picks.
     result<uint16_t> take_tcp_port(uint16_t port);
@@ -89,7 +95,8 @@ private:
     time_point quiet_until_{};
     static constexpr duration quiet_span = std::chrono::microseconds(20);
     duration drain_limit_; // inetstack_config.drain_ms: how long the destructor keeps delivering
-    std::vector<inetstack::socket *> sockets_;
+    std::vector<inetstack::socket *> sockets_; // woken every round; the attached ones: host::set_user
+    std::vector<void *> dispatched_;           // reused (host::take_dispatched)
     std::set<uint16_t> tcp_ports_;
 };
 

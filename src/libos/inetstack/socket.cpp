@@ -188,6 +188,7 @@ tcp_socket::tcp_socket(backend &b) noexcept : socket(b, rt::queue_type::tcp) {
 
 tcp_socket::tcp_socket(backend &b, net::conn_id c, const tcp_socket &from) noexcept : tcp_socket(b) {
     conn_ = c;
+    be_->attach(this, c);
     role_ = role::connected;
     nodelay_ = from.nodelay_;
     keepalive_ = from.keepalive_;
@@ -229,6 +230,7 @@ void tcp_socket::release() noexcept {
             (void)h.abort(*conn_); // SO_LINGER with a zero timeout: RST (RFC 9293 §3.10.5)
         else
             (void)h.close(*conn_); // FIN after the queued data; no linger wait (docs/API.md)
+        be_->detach(this, *conn_);
         conn_.reset();
     }
     for (net::conn_id c : ready_) (void)h.abort(c);
@@ -368,6 +370,7 @@ result<void> tcp_socket::connect(rt::runtime &rt, op_start &op, const sockaddr_i
     auto c = be_->host().tcp_connect(rt.sched().now(), addr_of(addr), ntohs(addr.sin_port), local);
     if (!c) return c.err();
     conn_ = *c;
+    be_->attach(this, *c);
     role_ = role::connecting;
     apply_options(rt.sched().now());
     op.run(connect_later(self()));
@@ -383,6 +386,7 @@ op_task tcp_socket::connect_later(std::shared_ptr<tcp_socket> self) {
         if (err != 0) {
             // The attempt is over: the socket may connect again (as after a failed connect(2)).
             (void)self->be_->host().close(*self->conn_);
+            self->be_->detach(self.get(), *self->conn_);
             self->conn_.reset();
             self->role_ = role::fresh;
             co_return failed(opcode::connect, err);

@@ -95,16 +95,42 @@ void host::receive(time_point now) {
 }
 
 void host::poll(time_point now) {
-    // Every connection sends what it has; a connection that reached CLOSED is reaped after its last
-    // dispatch (which may carry the RST of an abort, RFC 9293 §3.10.5).
+    // Every connection with something to do sends what it has; a connection that reached CLOSED is
+    // reaped after its last dispatch (which may carry the RST of an abort, RFC 9293 §3.10.5).
     if (!tx_backlog_.empty()) flush_tx(); // what the device pushed back last time goes first
+    while (!timers_.empty() && timers_.front().at_ <= now) {
+        const timer_entry t = timers_.front();
+        std::pop_heap(timers_.begin(), timers_.end(), std::greater<>{});
+        timers_.pop_back();
+        auto it = conns_.find(t.id_);
+        if (it == conns_.end() || it->second.timer_at_ != t.at_) continue; // gone, or given another time
+        it->second.timer_at_ = time_point::max();
+        touch(it->second);
+    }
     dead_.clear();
-    for (auto &[id, e] : conns_) {
-        const tcp::four_tuple t = e.conn_.tuple();
-        conn_entry *const ep = &e; // a structured binding cannot be captured before C++20's P1091 in clang
-        e.conn_.dispatch(now,
-                         [&](const wire::tcp_repr &r, std::span<const std::byte>) { send_segment(now, t, r, ep); });
-        if (e.conn_.is_closed()) dead_.push_back(id);
+    if (!active_.empty()) {
+        // In id order, as a pass over every connection would go: one order of frames everywhere.
+        dispatching_.swap(active_);
+        if (dispatching_.size() > 1) std::sort(dispatching_.begin(), dispatching_.end());
+        for (const std::uint32_t id : dispatching_) {
+            conn_entry *const ep = find(conn_id{id});
+            if (ep == nullptr) continue;
+            conn_entry &e = *ep;
+            e.active_ = false;
+            ++stats_.tcp_dispatches_;
+            if (!e.reported_) {
+                e.reported_ = true;
+                dispatched_.push_back(id);
+            }
+            const tcp::four_tuple t = e.conn_.tuple();
+            e.conn_.dispatch(now,
+                             [&](const wire::tcp_repr &r, std::span<const std::byte>) { send_segment(now, t, r, &e); });
+            if (e.conn_.is_closed())
+                dead_.push_back(id);
+            else
+                schedule(e);
+        }
+        dispatching_.clear();
     }
     for (const std::uint32_t id : dead_) {
         auto it = conns_.find(id);
@@ -116,6 +142,43 @@ void host::poll(time_point now) {
     // holds what the device pushed back, and while it holds anything new frames queue behind it.
     iface_.poll(now, [this](buffer &&f) { take_frame(std::move(f)); });
     if (!tx_batch_.empty()) transmit_batch();
+}
+
+void host::schedule(conn_entry &e) {
+    const auto at = e.conn_.poll_at();
+    if (!at || *at >= e.timer_at_) return;
+    e.timer_at_ = *at;
+    timers_.push_back({*at, e.id_});
+    std::push_heap(timers_.begin(), timers_.end(), std::greater<>{});
+    // Entries outdated by an earlier time are skipped when they come up; should they pile up (a
+    // far deadline, such as keepalive's, met again and again), the heap is made anew from the
+    // connections' own times.
+    if (timers_.size() > 2 * conns_.size() + 64) {
+        timers_.clear();
+        for (const auto &[cid, ce] : conns_)
+            if (ce.timer_at_ != time_point::max()) timers_.push_back({ce.timer_at_, cid});
+        std::make_heap(timers_.begin(), timers_.end(), std::greater<>{});
+    }
+}
+
+result<void> host::set_user(conn_id c, void *user) noexcept {
+    conn_entry *e = find(c);
+    if (e == nullptr) return demi::error(EBADF);
+    e->user_ = user;
+    return ok();
+}
+
+void host::take_dispatched(std::vector<void *> &out) {
+    out.clear();
+    for (const std::uint32_t id : dispatched_) {
+        // An entry with a user is never erased (its user closes it first), so a reaped connection's
+        // user still hears of it.
+        conn_entry *e = find(conn_id{id});
+        if (e == nullptr) continue;
+        e->reported_ = false;
+        if (e->user_ != nullptr) out.push_back(e->user_);
+    }
+    dispatched_.clear();
 }
 
 void host::send_queued() {
@@ -169,12 +232,9 @@ std::optional<time_point> host::poll_at() const noexcept {
     auto take = [&](std::optional<time_point> t) {
         if (t && (!at || *t < *at)) at = t;
     };
-    if (!tx_backlog_.empty()) take(time_point::min());
-    for (const auto &[id, e] : conns_) {
-        // A CLOSED connection waits for poll() to reap it (and to send an abort's RST).
-        if (e.conn_.is_closed() && e.in_table_) take(time_point::min());
-        take(e.conn_.poll_at());
-    }
+    if (!tx_backlog_.empty() || !active_.empty()) take(time_point::min());
+    // The first deadline (an entry skipped when it comes up only makes this earlier than need be).
+    if (!timers_.empty()) take(timers_.front().at_);
     return at;
 }
 
@@ -207,6 +267,7 @@ void host::on_tcp(time_point now, const wire::ipv4_repr &ip, const buffer &segme
     {
         if (e != nullptr && !e->conn_.is_closed()) {
             e->conn_.process(now, ip, *seg, seg->payload_, &segment);
+            touch(*e);
             // RFC 1122 §4.2.3.2, RFC 5681 §4.2: an ACK for at least every second full-sized segment.
             // One device batch may hold many segments of this connection; send what is due now
             // instead of one stretch ACK for the whole batch at the next poll.
@@ -378,7 +439,9 @@ bool host::send_ack_from_template(time_point now, const wire::tcp_repr &r, conn_
 conn_id host::add_connection(tcp::connection c, std::optional<listener_id> from) {
     const conn_id id{next_conn_++};
     const tcp::four_tuple t = c.tuple();
-    conns_.emplace(static_cast<std::uint32_t>(id), conn_entry{std::move(c), {}, from, false, true});
+    const auto key = static_cast<std::uint32_t>(id);
+    auto it = conns_.emplace(key, conn_entry{std::move(c), key, {}, from, false, true}).first;
+    touch(it->second); // its SYN (or, made by a listener, its SYN-ACK) goes at the next poll
     by_tuple_[t] = id;
     last_rx_ = nullptr;
     ++stats_.connections_opened_;
@@ -463,6 +526,7 @@ result<void> host::tcp_unlisten(listener_id l) {
             e->from_.reset();
             e->user_closed_ = true;
             e->conn_.abort();
+            touch(*e);
         }
     }
     by_port_.erase(it->second.lst_.local().port_);
@@ -493,14 +557,19 @@ result<conn_id> host::tcp_connect(time_point now, ipv4_address addr, std::uint16
 result<void> host::send(conn_id c, buffer b) {
     conn_entry *e = find(c);
     if (e == nullptr || e->user_closed_) return demi::error(EBADF);
-    return e->conn_.push(std::move(b));
+    auto r = e->conn_.push(std::move(b));
+    if (r) touch(*e);
+    return r;
 }
 
 result<std::size_t> host::recv(conn_id c, std::span<std::byte> out) {
     conn_entry *e = find(c);
     if (e == nullptr || e->user_closed_) return demi::error(EBADF);
     tcp::connection &k = e->conn_;
-    if (k.readable() > 0) return k.recv(out);
+    if (k.readable() > 0) {
+        touch(*e); // reading may open the window: an update may be due
+        return k.recv(out);
+    }
     if (k.error() != 0) return demi::error(k.error());
     if (k.eof()) return std::size_t{0};
     if (k.is_closed()) return demi::error(ENOTCONN);
@@ -513,6 +582,7 @@ result<buffer> host::recv_buffer(conn_id c, std::size_t max) {
     if (max == 0) return demi::error(EINVAL);
     tcp::connection &k = e->conn_;
     if (k.readable() > 0) {
+        touch(*e); // reading may open the window: an update may be due
         if (buffer b = k.recv_buffer(max)) return b;
         // The front octets were copied into the receive buffer: copy them out into a buffer of their own.
         const std::size_t n = std::min(max, k.readable());
@@ -532,6 +602,7 @@ result<void> host::close(conn_id c) {
     if (e == nullptr || e->user_closed_) return demi::error(EBADF);
     e->user_closed_ = true;
     e->conn_.close();
+    touch(*e);
     return ok();
 }
 
@@ -540,6 +611,7 @@ result<void> host::abort(conn_id c) {
     if (e == nullptr || e->user_closed_) return demi::error(EBADF);
     e->user_closed_ = true;
     e->conn_.abort();
+    touch(*e);
     return ok();
 }
 
@@ -550,6 +622,7 @@ result<void> host::tcp_set_options(conn_id c, time_point now, const tcp_conn_opt
     e->conn_.set_keepalive_timing(o.keepalive_idle_, o.keepalive_interval_, o.keepalive_probes_, now);
     e->conn_.set_keepalive(o.keepalive_, now);
     e->conn_.set_syn_retries(o.syn_retries_);
+    touch(*e); // the timers may have moved
     return ok();
 }
 

@@ -80,6 +80,7 @@ struct host_stats {
     std::uint64_t tx_backlog_drops_ = 0;    // frames dropped because the device kept pushing back
     std::uint64_t connections_opened_ = 0;
     std::uint64_t connections_reclaimed_ = 0;
+    std::uint64_t tcp_dispatches_ = 0; // connections poll() dispatched (only those with something to do)
 };
 
 class host final : private tcp_hook {
@@ -95,7 +96,9 @@ public:
 
     /// Takes every frame the device has ready and hands it to the interface (and so to TCP).
     void receive(time_point now);
-    /// Runs the interface's timers, every connection's dispatch(), and transmits what was built.
+    /// Runs the interface's timers, the dispatch() of every connection with something to do (touched
+    /// by a segment or a user call since the last poll, or its next deadline come), and transmits
+    /// what was built.
     void poll(time_point now);
     /// Transmits the frames the interface has queued (a UDP datagram just sent), behind what the device
     /// pushed back before, and nothing else: no timer, no connection's output, no local delivery
@@ -103,6 +106,14 @@ public:
     void send_queued();
     /// The earliest time poll() has work (earlier than or equal to the last now when it has some now).
     [[nodiscard]] std::optional<time_point> poll_at() const noexcept;
+    /// Whoever waits on the connection (a socket), given back by take_dispatched(); nullptr: nobody.
+    /// EBADF for an unknown or released id.
+    result<void> set_user(conn_id c, void *user) noexcept;
+    /// The users of the connections poll() dispatched since the last call (each at most once, in
+    /// the order first dispatched) into `out` (its old content dropped): those whose state may have
+    /// moved (data, window, state, error), so they may look.
+    void take_dispatched(std::vector<void *> &out);
+    [[nodiscard]] bool any_dispatched() const noexcept { return !dispatched_.empty(); }
 
     // ---- TCP sockets ----
 
@@ -177,10 +188,25 @@ private:
     };
     struct conn_entry {
         tcp::connection conn_;
+        std::uint32_t id_ = 0;            // its key in conns_
         ack_template ack_;
         std::optional<listener_id> from_; // the listener that made it, until accepted
         bool user_closed_ = false;        // close() or abort() was called
         bool in_table_ = true;            // still in by_tuple_
+        bool active_ = false;             // in active_: poll() dispatches it
+        time_point timer_at_ = time_point::max(); // its entry in timers_ (max: none)
+        bool reported_ = false;           // in dispatched_ since the last take_dispatched()
+        void *user_ = nullptr;            // set_user()
+    };
+    // A connection's next deadline (tcp::connection::poll_at) as last scheduled: a min-heap of these
+    // wakes it for poll() when the time comes. Entries whose connection has since been given another
+    // time (timer_at_ differs) or has gone are skipped when they come up.
+    struct timer_entry {
+        time_point at_;
+        std::uint32_t id_;
+        friend bool operator>(const timer_entry &a, const timer_entry &b) noexcept {
+            return a.at_ != b.at_ ? a.at_ > b.at_ : a.id_ > b.id_;
+        }
     };
     struct listen_entry {
         tcp::listener lst_;
@@ -194,6 +220,14 @@ private:
     void make_ack_template(time_point now, const tcp::four_tuple &t, const wire::tcp_repr &r, const buffer &frame,
                            conn_entry &ce);
     conn_id add_connection(tcp::connection c, std::optional<listener_id> from);
+    /// Something happened to the connection (a segment, a user call): poll() dispatches it.
+    void touch(conn_entry &e) {
+        if (e.active_) return;
+        e.active_ = true;
+        active_.push_back(e.id_);
+    }
+    /// After a dispatch: the connection's next deadline into timers_, if earlier than the one it has.
+    void schedule(conn_entry &e);
     /// Drops a CLOSED connection from the tuple table, and the entry itself when nobody needs it more.
     void reap(conn_id id, conn_entry &e);
     void flush_tx();
@@ -221,6 +255,12 @@ private:
     std::vector<buffer> tx_batch_;    // frames for the device: always empty between calls (see poll())
     std::vector<buffer> tx_scratch_;  // reused by flush_tx
     std::vector<std::uint32_t> dead_; // reused: ids to reap after a pass
+    // Only the connections with something to do are dispatched: those touched since the last poll()
+    // and those whose deadline came (timers_), so a poll costs what the busy connections need, not a
+    // pass over every connection.
+    std::vector<std::uint32_t> active_, dispatching_;
+    std::vector<timer_entry> timers_; // a min-heap (std::greater)
+    std::vector<std::uint32_t> dispatched_; // since the last take_dispatched()
     // The last connection a segment or a user call found: most traffic hits one connection many times in
     // a row. Reset whenever an entry leaves conns_ or by_tuple_.
     conn_entry *last_rx_ = nullptr;

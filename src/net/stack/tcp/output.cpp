@@ -272,7 +272,12 @@ bool connection::has_work_now() const noexcept {
 std::optional<time_point> connection::poll_at() const noexcept {
     if (rst_seq_) return time_point::min();
     if (state_ == state::closed) return std::nullopt;
-    if (has_work_now()) return time_point::min();
+    // ESTABLISHED with every flag clear, not recovering and all queued data sent (the state after
+    // nearly every dispatch) has no work but by the clock: has_work_now()'s walk would say so.
+    const bool quiet = state_ == state::established && !ack_now_ && !challenge_ack_ && !fast_retx_pending_ &&
+                       !keepalive_probe_ && !probe_pending_ && !in_recovery_ && !rto_recovery_ &&
+                       snd_nxt_ == data_end();
+    if (!quiet && has_work_now()) return time_point::min();
     std::optional<time_point> at;
     for (const std::optional<time_point> *t : {&rto_at_, &persist_at_, &delack_at_, &time_wait_at_, &keepalive_at_, &probe_at_})
         if (*t && (!at || **t < *at)) at = *t;

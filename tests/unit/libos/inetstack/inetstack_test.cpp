@@ -457,12 +457,15 @@ TEST_F(inetstack, udp_push_leaves_at_once_alone_and_in_groups_within_a_burst) {
 // A wait that nothing ends busy-polls, reading the clock after every fourth empty round only (a
 // reading costs about what an empty round does).
 TEST_F(inetstack, idle_wait_reads_the_clock_every_fourth_empty_round) {
+    // Busy-polling throughout, even if the test is preempted (a wait idle for poll_spin_us would go on
+    // in rounds that may block, and those read the clock each time).
+    make_nodes([](rt::config &c) { c.poll_spin_us = 60'000'000; });
     int s = a_->socket(SOCK_DGRAM);
     ASSERT_TRUE(a_->q(s).bind(*a_->rt, address("10.0.0.1", 5000)).has_value());
     auto pop = a_->pop(s);
     ASSERT_TRUE(pop.has_value());
     a_->poll(); // whatever the set-up left to do
-    constexpr long rounds = 2000; // well under 50 us of rounds: no yield, no block
+    constexpr long rounds = 2000;
     long checks = 0;
     const uint64_t reads0 = clock().reads();
     ASSERT_TRUE(a_->rt->drive(10s, [&] { return ++checks == rounds; }).has_value());
@@ -472,6 +475,52 @@ TEST_F(inetstack, idle_wait_reads_the_clock_every_fourth_empty_round) {
     EXPECT_GE(reads, static_cast<uint64_t>(rounds / 4 - 2));
     EXPECT_LE(reads, static_cast<uint64_t>(1 + rounds / 4 + 2));
     EXPECT_FALSE(a_->done(*pop));
+}
+
+// A poll costs what the busy connections need: with 40 connections open and idle (a pop pending on
+// each server end, as a server waits for its clients), echoes on one more dispatch only that one, and
+// an idle connection's socket is still woken when its peer finally speaks. (Timers of connections
+// nothing touches: the keepalive and connect time-out tests.)
+TEST_F(inetstack, idle_connections_cost_a_poll_nothing) {
+    constexpr int idle = 40;
+    std::vector<pair> quiet;
+    std::vector<qtoken> waiting;
+    for (int i = 0; i < idle; ++i) {
+        quiet.push_back(connect_pair(static_cast<uint16_t>(7100 + i)));
+        auto t = b_->pop(quiet.back().server);
+        ASSERT_TRUE(t.has_value());
+        waiting.push_back(*t);
+    }
+    pair busy = connect_pair(7099);
+    auto &host_b = static_cast<backend &>(b_->rt->dev()).host();
+    auto &host_a = static_cast<backend &>(a_->rt->dev()).host();
+    a_->poll();
+    b_->poll(); // the set-up's last ACKs
+    const uint64_t da = host_a.stats().tcp_dispatches_, db = host_b.stats().tcp_dispatches_;
+    constexpr int rounds = 50;
+    for (int r = 0; r < rounds; ++r) {
+        auto p = a_->push(busy.client, patterned(64, static_cast<uint32_t>(r)));
+        ASSERT_TRUE(p.has_value());
+        ASSERT_TRUE(receive(*b_, busy.server, 64, static_cast<uint32_t>(r)));
+        EXPECT_EQ(finish(*a_, *p).error, 0);
+        auto back = b_->push(busy.server, patterned(64, static_cast<uint32_t>(r)));
+        ASSERT_TRUE(back.has_value());
+        ASSERT_TRUE(receive(*a_, busy.client, 64, static_cast<uint32_t>(r)));
+        EXPECT_EQ(finish(*b_, *back).error, 0);
+    }
+    // A pass over every connection would be at least 41 dispatches a poll; the busy one needs a few
+    // per round trip.
+    EXPECT_LT(host_a.stats().tcp_dispatches_ - da, 10u * rounds);
+    EXPECT_LT(host_b.stats().tcp_dispatches_ - db, 10u * rounds);
+    for (qtoken t : waiting) EXPECT_FALSE(b_->done(t));
+    // The last idle client speaks: its server's pop completes.
+    auto p = a_->push(quiet.back().client, patterned(10, 77));
+    ASSERT_TRUE(p.has_value());
+    completion got = finish(*b_, waiting.back());
+    ASSERT_EQ(got.error, 0);
+    ASSERT_EQ(got.data.size(), 10u);
+    EXPECT_TRUE(matches(got.data.bytes(), 0, 77));
+    EXPECT_EQ(finish(*a_, *p).error, 0);
 }
 
 TEST_F(inetstack, close_cancels_pending_pop_and_accept) {
