@@ -285,13 +285,24 @@ void pin_to_cpu(int cpu) {
 
 // SIGINT/SIGTERM ask a server to stop: its loop ends and it returns through main, so the libOS goes
 // away as at any normal exit (the stack delivers what it still owes, catnip removes its EAL runtime
-// directory, DEMI_LOG=info prints the counters). A second signal ends it at once.
+// directory, DEMI_LOG=info prints the counters). A second signal ends it at once, unless it comes
+// within half a second of the first: timeout(1) passes a signal on twice, to its child and to its
+// process group, and that is one request.
 std::atomic<int> stop_requested{0}; // set by a handler that may run on any thread (DPDK's too)
-static_assert(std::atomic<int>::is_always_lock_free);
-extern "C" void on_stop(int) {
-    stop_requested.store(1, std::memory_order_relaxed);
-    std::signal(SIGINT, SIG_DFL);
-    std::signal(SIGTERM, SIG_DFL);
+std::atomic<long long> stop_requested_ns{0}; // CLOCK_MONOTONIC of the first request
+static_assert(std::atomic<int>::is_always_lock_free && std::atomic<long long>::is_always_lock_free);
+extern "C" void on_stop(int sig) {
+    timespec ts{};
+    (void)clock_gettime(CLOCK_MONOTONIC, &ts); // async-signal-safe (POSIX.1-2008)
+    const long long now = static_cast<long long>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec + 1; // never 0
+    long long first = 0;
+    if (stop_requested_ns.compare_exchange_strong(first, now, std::memory_order_relaxed)) {
+        stop_requested.store(1, std::memory_order_relaxed);
+        return;
+    }
+    if (now - first < 500'000'000) return; // the same request
+    std::signal(sig, SIG_DFL);
+    (void)raise(sig);
 }
 
 class deadline {
