@@ -157,7 +157,8 @@ result<void> runtime::drive(timeout limit, Done &&done) {
         }
         bool worked;
         if (block == duration::zero()) {
-            // A busy-poll round: everything in it reads the time taken at the end of the last one.
+            // A busy-poll round: everything in it reads the time taken at the end of the last one
+            // (or, after empty rounds, up to three rounds before: see below).
             const time_point outer = sched_.pin(now);
             worked = poll_once(block);
             sched_.pin(outer);
@@ -183,6 +184,8 @@ result<void> runtime::drive(timeout limit, Done &&done) {
             // the peer this wait is for). Not sooner: a yield is a system call (~2 us in a VM),
             // and a reply landing during one waits for it; a closed loop's gaps are shorter.
             std::this_thread::yield();
+            now = sched_.read_clock(); // the yield may have taken long (the CPU given away)
+            unread = 0;
         }
     }
 }

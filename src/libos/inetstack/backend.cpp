@@ -234,7 +234,7 @@ bool backend::poll(rt::runtime &rt, duration max_block) {
     // woke no socket, no socket has touched the stack since, and the stack's timers ran less than
     // quiet_span ago. Then the stack's output and every socket's wakeup would find nothing to do.
     if (max_block <= duration::zero() && !stirred_ && now < quiet_until_ && !host_.any_dispatched() &&
-        st.rx_frames_ + st.tx_frames_ + st.local_delivered_ == before)
+        !host_.any_active() && st.rx_frames_ + st.tx_frames_ + st.local_delivered_ == before)
         return false;
     host_.poll(now);
     bool worked = st.rx_frames_ + st.tx_frames_ + st.local_delivered_ != before;
@@ -249,7 +249,7 @@ bool backend::poll(rt::runtime &rt, duration max_block) {
     stirred_ = woke;
     quiet_until_ = now + quiet_span;
     // Busy-polling (no block allowed): the next poll comes at once and runs whatever timer is due, so
-    // the stack's next deadline (a walk over every connection) is only worth asking before a block.
+    // the stack's next deadline is only worth asking before a block.
     if (max_block <= duration::zero()) return worked;
     const auto at = host_.poll_at();
     if (at && *at <= now) return true; // more to do at once: never block

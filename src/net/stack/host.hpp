@@ -2,9 +2,10 @@
 // in through the interface's tcp_hook, and a small socket-like API over TCP connections.
 //
 // Driven by the caller like the rest of the stack (DESIGN.md §2-3): receive(now) takes every frame the
-// device has ready, poll(now) runs the interface's timers and every connection's dispatch() and hands
-// the frames built to the device, poll_at() is the minimum of every deadline. No clock is read; ISNs
-// and ephemeral ports come from the rng given at construction.
+// device has ready, poll(now) runs the interface's timers and the dispatch() of every connection with
+// something to do (touched since the last poll, or its deadline come) and hands the frames built to
+// the device, poll_at() is a lower bound of the next deadline. No clock is read; ISNs and ephemeral
+// ports come from the rng given at construction.
 //
 // Demultiplexing (RFC 9293 §3.10.7): a segment goes to the connection with its 4-tuple, else to the
 // listener on its destination port, else it is answered with tcp::reset_for() (RFC 9293 §3.10.7.1).
@@ -104,8 +105,12 @@ public:
     /// pushed back before, and nothing else: no timer, no connection's output, no local delivery
     /// (the next poll() does those), so it needs no time.
     void send_queued();
-    /// The earliest time poll() has work (earlier than or equal to the last now when it has some now).
+    /// No later than the earliest time poll() has work (earlier than or equal to the last now when it
+    /// has some now; a deadline since moved later may make it earlier than need be).
     [[nodiscard]] std::optional<time_point> poll_at() const noexcept;
+    /// A connection was touched since the last poll() (by a segment, a local delivery, a user call):
+    /// the next poll() has work for it.
+    [[nodiscard]] bool any_active() const noexcept { return !active_.empty(); }
     /// Whoever waits on the connection (a socket), given back by take_dispatched(); nullptr: nobody.
     /// EBADF for an unknown or released id.
     result<void> set_user(conn_id c, void *user) noexcept;

@@ -52,36 +52,44 @@ struct udp_header_template {
     std::uint32_t udp_base_ = 0; // pseudo_ and the ports
 };
 
-/// A socket's header templates, one for each of its last `max_entries` destinations (a server
-/// answering several clients in turn keeps one for each). A destination gets an entry, without
-/// headers, on its first datagram and headers on its second while it still has the entry, so a
-/// socket sending to ever new destinations builds none; the oldest entry makes room for a new one.
+/// A socket's header templates, one for each of the `max_entries` destinations it sent to most
+/// recently (a server answering several clients in turn keeps one for each). A destination gets an
+/// entry, without headers, on its first datagram and headers on its second while it still has the
+/// entry, so a socket sending to ever new destinations builds none; the entry used longest ago makes
+/// room for a new one.
 class udp_template_cache {
 public:
     static constexpr std::size_t max_entries = 16;
+    static_assert(max_entries >= 2 && max_entries <= 256);
 
-    /// The entry of `dst` (its headers may be unbuilt, len_ 0), or nullptr.
+    /// The entry of `dst` (its headers may be unbuilt, len_ 0), or nullptr. Counts as a use.
     udp_header_template *find(udp_endpoint dst) noexcept {
         const std::uint64_t k = key(dst);
         if (mru_ < keys_.size() && keys_[mru_] == k) return &entries_[mru_];
         for (std::size_t i = 0; i < keys_.size(); ++i) {
             if (keys_[i] == k) {
+                used_[mru_] = ++uses_; // the entry leaving the front was used until now
                 mru_ = static_cast<std::uint8_t>(i);
                 return &entries_[i];
             }
         }
         return nullptr;
     }
-    /// A new entry for `dst` (not in the cache), without headers: a free one, else the oldest made.
+    /// A new entry for `dst` (not in the cache), without headers: a free one, else the one used
+    /// longest ago.
     udp_header_template &add(udp_endpoint dst) {
         std::size_t i = keys_.size();
         if (i < max_entries) {
             keys_.push_back(0);
+            used_.push_back(0);
             entries_.emplace_back();
         } else {
-            i = next_;
-            next_ = static_cast<std::uint8_t>((next_ + 1) % max_entries);
+            // The smallest stamp, the front entry (the most recently used, not stamped) left out.
+            i = mru_ == 0 ? 1 : 0;
+            for (std::size_t j = 0; j < max_entries; ++j)
+                if (j != mru_ && used_[j] < used_[i]) i = j;
         }
+        if (i != mru_ && mru_ < used_.size()) used_[mru_] = ++uses_; // the front entry leaves the front
         keys_[i] = key(dst);
         entries_[i] = udp_header_template{};
         entries_[i].dst_ = dst;
@@ -96,9 +104,10 @@ private:
         return (std::uint64_t{1} << 48) | (std::uint64_t{e.addr_.to_host()} << 16) | e.port_;
     }
     std::vector<std::uint64_t> keys_; // compact, for the scan
+    std::vector<std::uint64_t> used_; // when each entry was last left as the front one (uses_)
     std::vector<udp_header_template> entries_;
-    std::uint8_t mru_ = 0;  // the entry found last: checked first
-    std::uint8_t next_ = 0; // the entry to replace next, once all max_entries are used
+    std::uint64_t uses_ = 0;
+    std::uint8_t mru_ = 0; // the entry found last: checked first, the most recently used
 };
 
 class udp_table {

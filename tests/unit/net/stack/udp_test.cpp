@@ -295,6 +295,28 @@ TEST_F(udp, templates_for_each_recent_destination) {
     EXPECT_EQ(a_->stats().udp_template_sends_, 2u * n + 8);
 }
 
+// The entry replaced is the one used longest ago: a busy client keeps its template while one-off
+// destinations come and go between its datagrams.
+TEST_F(udp, busy_destination_keeps_its_template_among_one_off_ones) {
+    a_->add_static_arp(ip_b, mac_b);
+    auto sa = a_->udp_open();
+    ASSERT_TRUE(a_->udp_bind(sa, ipv4_address{}, 4000).has_value());
+    const bytes_t d = to_bytes("q");
+    const udp_endpoint busy{ip_b, 53};
+    constexpr int others = 3 * static_cast<int>(udp_template_cache::max_entries);
+    for (int i = 0; i <= others; ++i) {
+        ASSERT_TRUE(a_->udp_sendto(now_, sa, busy, to_buffer(d)).has_value());
+        for (int k = 0; i < others && k < 2; ++k) { // two one-off destinations between its datagrams
+            const udp_endpoint once{ip_b, static_cast<uint16_t>(20000 + 2 * i + k)};
+            ASSERT_TRUE(a_->udp_sendto(now_, sa, once, to_buffer(d)).has_value());
+        }
+        drain(*a_, now_);
+    }
+    // The busy destination's first datagram goes the generic way, every later one from its template;
+    // none of the one-off destinations gets one.
+    EXPECT_EQ(a_->stats().udp_template_sends_, static_cast<uint64_t>(others));
+}
+
 // RFC 791 §3.2: a datagram larger than the MTU leaves in fragments of one identification, each at
 // most the MTU, offsets in 8-octet units, MF on all but the last; the peer reassembles it byte-exact.
 TEST_F(udp, larger_than_the_mtu_is_fragmented) {
