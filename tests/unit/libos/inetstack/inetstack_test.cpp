@@ -471,9 +471,10 @@ TEST_F(inetstack, idle_wait_reads_the_clock_every_fourth_empty_round) {
     ASSERT_TRUE(a_->rt->drive(10s, [&] { return ++checks == rounds; }).has_value());
     const uint64_t reads = clock().reads() - reads0;
     EXPECT_EQ(checks, rounds);
-    // One at the start, then one per four rounds that did nothing.
+    // One at the start, then one per four rounds that did nothing, and one after each yield of the
+    // CPU (every 64th empty round once idle for 50 us: slow rounds, as under a sanitizer, get there).
     EXPECT_GE(reads, static_cast<uint64_t>(rounds / 4 - 2));
-    EXPECT_LE(reads, static_cast<uint64_t>(1 + rounds / 4 + 2));
+    EXPECT_LE(reads, static_cast<uint64_t>(1 + rounds / 4 + rounds / 64 + 2));
     EXPECT_FALSE(a_->done(*pop));
 }
 
