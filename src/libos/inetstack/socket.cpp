@@ -465,6 +465,9 @@ bool tcp_socket::try_recv(completion &c) {
         c.data = std::move(*b);
         return true;
     }
+    // Nothing to read, no end of stream, no error, not closed: nothing to say yet (what host::recv
+    // would answer with EAGAIN, without its lookup). The common case of a pop issued before the data.
+    if (k != nullptr && k->error() == 0 && !k->eof() && !k->is_closed()) return false;
     auto r = h.recv(*conn_, {});
     if (r) return true; // end of stream: an empty completion
     if (r.code() == EAGAIN) return false;
