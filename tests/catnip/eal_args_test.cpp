@@ -1,8 +1,10 @@
 // catnip: the EAL's argv from configuration and environment (eal_arguments, a pure function; no EAL),
-// and the memif buffer size read from a vdev's arguments (memif_buffer_size).
+// the memif buffer size read from a vdev's arguments (memif_buffer_size), and the memif departure
+// frame's format (make_depart_frame / read_depart_frame).
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
 
 #include "libos/catnip/dpdk_device.hpp"
 #include "libos/catnip/eal.hpp"
@@ -95,6 +97,38 @@ TEST(CatnipMemif, BufferSizeFromTheVdevArguments) {
     EXPECT_EQ(memif_buffer_size("bsize=1024,bsize=16384"), 16384u); // the last one counts
     EXPECT_EQ(memif_buffer_size("xbsize=9216,rbsize=1"), 2048u);      // other keys
     EXPECT_EQ(memif_buffer_size("bsize=,bsize=12ab"), 2048u);         // not numbers: ignored
+}
+
+TEST(CatnipMemif, DepartureFrameOnTheWire) {
+    using namespace demi::catnip::detail;
+    const demi::wire::ethernet_address src(0x02, 0x00, 0x00, 0xe2, 0xe0, 0x01);
+    std::array<std::byte, 60> f{};
+    make_depart_frame(f, src, depart_kind_leaving, 0x81020304u);
+    const unsigned char want[23] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02, 0x00, 0x00, 0xe2, 0xe0, 0x01,
+                                    0x88, 0xb6, 'D', 'E', 'M', 'I', 1, 0x81, 0x02, 0x03, 0x04};
+    for (std::size_t i = 0; i < f.size(); ++i)
+        EXPECT_EQ(std::to_integer<unsigned>(f[i]), i < sizeof want ? want[i] : 0u) << "byte " << i;
+    auto r = read_depart_frame(f);
+    ASSERT_TRUE(r.has_value());
+    EXPECT_EQ(r->kind, depart_kind_leaving);
+    EXPECT_EQ(r->nonce, 0x81020304u);
+    make_depart_frame(f, src, depart_kind_ack, 7);
+    r = read_depart_frame(f);
+    ASSERT_TRUE(r.has_value());
+    EXPECT_EQ(r->kind, depart_kind_ack);
+    EXPECT_EQ(r->nonce, 7u);
+    // Not ours: another EtherType (the raw test frames use 0x88B5), another magic, an unknown kind,
+    // a frame too short to hold the nonce.
+    auto g = f;
+    g[13] = std::byte{0xb5};
+    EXPECT_FALSE(read_depart_frame(g).has_value());
+    g = f;
+    g[17] = std::byte{'X'};
+    EXPECT_FALSE(read_depart_frame(g).has_value());
+    g = f;
+    g[18] = std::byte{3};
+    EXPECT_FALSE(read_depart_frame(g).has_value());
+    EXPECT_FALSE(read_depart_frame(std::span<const std::byte>(f).first(22)).has_value());
 }
 
 } // namespace

@@ -170,6 +170,11 @@ memif_pair() {
     # request to end normally. timeout(1) passes the signal on and kills 5 s later: room for the
     # libOS's drain (inetstack_config.drain_ms, 2 s) of a FIN the gone client no longer ACKs.
     [ $src = 0 ] || fail "server exited with status $src"
+    # Whichever left first announced it and the other acknowledged and parked before the disconnect, or
+    # both left at once and each acknowledged the other (dpdk_device.hpp: memif unmaps the rings under
+    # a running burst otherwise). The server logs either.
+    grep -qE "the memif peer is leaving \(acknowledged\)|the memif peer acknowledged this end's departure" "$so" ||
+        fail "no memif departure handshake in the server's log"
     # Both ended normally, so both removed their EAL runtime directories (DPDK leaves them).
     for side in s c; do
         [ -e "/var/run/dpdk/$prefix-$side$n_run" ] && fail "/var/run/dpdk/$prefix-$side$n_run was left at exit"

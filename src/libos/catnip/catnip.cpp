@@ -41,8 +41,8 @@ public:
         DEMI_LOG(info, "catnip",
                  "port %u: rx %llu frames in %llu bursts of %llu polls (multi-segment drops %llu, bad checksum "
                  "drops %llu), tx %llu frames in %llu bursts (zero-copy %llu, indirect %llu, copies %llu), tx ring "
-                 "full %llu, pool exhausted on tx %llu, oversize drops %llu; pool: %llu mbuf allocs, %llu heap "
-                 "allocs, exhausted %llu, %u of %u free",
+                 "full %llu, pool exhausted on tx %llu, oversize drops %llu, peer departures %llu; pool: %llu mbuf "
+                 "allocs, %llu heap allocs, exhausted %llu, %u of %u free",
                  dev_.port_id(), (unsigned long long)d.rx_frames, (unsigned long long)d.rx_bursts,
                  (unsigned long long)d.rx_polls, (unsigned long long)d.rx_multiseg_drops,
                  (unsigned long long)d.rx_bad_checksum_drops, (unsigned long long)d.tx_frames,
@@ -50,6 +50,7 @@ public:
                  (unsigned long long)d.tx_zero_copy, (unsigned long long)d.tx_indirect,
                  (unsigned long long)d.tx_copies, (unsigned long long)d.tx_full,
                  (unsigned long long)d.tx_pool_exhausted, (unsigned long long)d.tx_oversize_drops,
+                 (unsigned long long)d.peer_departures,
                  (unsigned long long)p.mbuf_allocs, (unsigned long long)p.heap_allocs,
                  (unsigned long long)p.exhausted, dev_.pool().available(), dev_.pool().count());
         state().leased = false;

@@ -7,6 +7,7 @@
 #include <rte_ethdev.h>
 #include <rte_ip.h>
 #include <rte_mbuf.h>
+#include <rte_random.h>
 
 #include <algorithm>
 #include <chrono>
@@ -26,6 +27,19 @@ constexpr std::uint64_t rx_cksum_offloads =
     RTE_ETH_RX_OFFLOAD_IPV4_CKSUM | RTE_ETH_RX_OFFLOAD_TCP_CKSUM | RTE_ETH_RX_OFFLOAD_UDP_CKSUM;
 
 enum class tx_kind : std::uint8_t { direct, indirect, copy };
+
+// The departure frame (dpdk_device.hpp): broadcast destination, the sender's MAC, EtherType 0x88B6,
+// "DEMI", the kind, the nonce (big-endian), zeros to the minimum frame.
+constexpr std::size_t depart_len = 60;
+constexpr std::byte depart_magic[4] = {std::byte{'D'}, std::byte{'E'}, std::byte{'M'}, std::byte{'I'}};
+
+// The memif ports never destroyed (catnip's), said goodbye for at process exit.
+dpdk_device *memif_ports[RTE_MAX_ETHPORTS] = {};
+
+void depart_all() noexcept {
+    for (dpdk_device *d : memif_ports)
+        if (d != nullptr) d->depart();
+}
 
 } // namespace
 
@@ -148,7 +162,14 @@ result<std::unique_ptr<dpdk_device>> dpdk_device::open(const rt::config &cfg, mb
     caps.rx_ipv4 = (rxo & RTE_ETH_RX_OFFLOAD_IPV4_CKSUM) != 0;
     caps.rx_tcp = (rxo & RTE_ETH_RX_OFFLOAD_TCP_CKSUM) != 0;
     caps.rx_udp = (rxo & RTE_ETH_RX_OFFLOAD_UDP_CKSUM) != 0;
-    std::unique_ptr<dpdk_device> dev(new dpdk_device(port, pool, mac, mtu, caps));
+    const bool memif = std::strcmp(drv, "net_memif") == 0;
+    std::unique_ptr<dpdk_device> dev(new dpdk_device(port, pool, mac, mtu, caps, memif));
+    if (memif) {
+        static const bool registered = std::atexit(depart_all) == 0;
+        if (!registered)
+            DEMI_LOG(warn, "catnip", "port %u (%s): no exit handler: the peer will not hear of this end's exit", port, drv);
+        memif_ports[port] = dev.get();
+    }
 
     // The link: wait a bounded time (a memif client is up only once its server answers).
     const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(link_wait_ms);
@@ -164,6 +185,8 @@ result<std::unique_ptr<dpdk_device>> dpdk_device::open(const rt::config &cfg, mb
 }
 
 dpdk_device::~dpdk_device() {
+    depart();
+    if (memif_ports[port_] == this) memif_ports[port_] = nullptr;
     if (int r = rte_eth_dev_stop(port_); r != 0)
         DEMI_LOG(warn, "catnip", "port %u: rte_eth_dev_stop: %s", port_, rte_strerror(-r));
     if (int r = rte_eth_dev_close(port_); r != 0)
@@ -182,6 +205,7 @@ const char *dpdk_device::driver_name() const noexcept {
 }
 
 size_t dpdk_device::receive(std::span<buffer> out) noexcept {
+    if (park_ != park_state::none && still_parked()) return 0;
     rte_mbuf *pkts[burst];
     std::size_t n = 0;
     while (n < out.size()) {
@@ -204,15 +228,122 @@ size_t dpdk_device::receive(std::span<buffer> out) noexcept {
                 rte_pktmbuf_free(m);
                 continue;
             }
+            if (memif_) {
+                const auto *b = rte_pktmbuf_mtod(m, const std::byte *);
+                if (m->data_len >= 14 && b[12] == std::byte{0x88} && b[13] == std::byte{0xb6}) {
+                    if (auto f = detail::read_depart_frame({b, m->data_len})) on_link_frame(f->kind, f->nonce);
+                    rte_pktmbuf_free(m);
+                    continue;
+                }
+            }
             out[n++] = mbuf_pool::wrap(m);
             ++stats_.rx_frames;
         }
-        if (got < want) break;
+        // Parked by a departure in this burst: what was received is ours (memif copies), but no
+        // further burst may touch the rings.
+        if (got < want || park_ != park_state::none) break;
     }
     return n;
 }
 
+bool dpdk_device::send_link_frame(std::uint8_t kind, std::uint32_t nonce) noexcept {
+    rte_mbuf *m = rte_pktmbuf_alloc(pool_->mempool());
+    if (m == nullptr) return false;
+    auto *p = reinterpret_cast<std::byte *>(rte_pktmbuf_append(m, depart_len));
+    if (p == nullptr) {
+        rte_pktmbuf_free(m);
+        return false;
+    }
+    detail::make_depart_frame(std::span<std::byte, depart_len>(p, depart_len), mac_, kind, nonce);
+    if (rte_eth_tx_burst(port_, 0, &m, 1) == 1) return true;
+    rte_pktmbuf_free(m);
+    return false;
+}
+
+void dpdk_device::on_link_frame(std::uint8_t kind, std::uint32_t nonce) noexcept {
+    // An acknowledgment outside depart() is late (it gave up waiting): nothing to do. A departure with
+    // this end's own nonce is its echo (a forwarding peer such as testpmd).
+    if (kind != detail::depart_kind_leaving || (nonce_ != 0 && nonce == nonce_)) return;
+    const bool acked = send_link_frame(detail::depart_kind_ack, nonce);
+    park_ = park_state::until_down;
+    parked_at_ = std::chrono::steady_clock::now();
+    ++stats_.peer_departures;
+    DEMI_LOG(info, "catnip", "port %u: the memif peer is leaving (%s): RX and TX paused until its link comes back",
+             port_, acked ? "acknowledged" : "acknowledgment not sent: TX ring full or no mbuf");
+}
+
+bool dpdk_device::still_parked() noexcept {
+    const bool up = link_up();
+    if (park_ == park_state::until_down) {
+        if (up) {
+            if (std::chrono::steady_clock::now() - parked_at_ < park_limit) return true;
+            DEMI_LOG(warn, "catnip", "port %u: the memif peer announced its departure %lld s ago and is still connected: "
+                     "RX and TX resume", port_, static_cast<long long>(park_limit.count()));
+            park_ = park_state::none;
+            return false;
+        }
+        park_ = park_state::until_up; // the disconnect has begun: wait for fresh rings
+        return true;
+    }
+    if (!up) return true;
+    park_ = park_state::none;
+    DEMI_LOG(info, "catnip", "port %u: memif link up again: RX and TX resumed", port_);
+    return false;
+}
+
+void dpdk_device::depart() noexcept {
+    if (!memif_ || departed_) return;
+    departed_ = true;
+    if (park_ != park_state::none || !link_up()) return; // the peer left first, or there is none
+    nonce_ = static_cast<std::uint32_t>(rte_rand()) | 1u;
+    const auto t0 = std::chrono::steady_clock::now();
+    const auto ms = [&t0] {
+        return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    };
+    // The departure may not go at once: a memif server can send only into slots its client gave back,
+    // which a client that never received has not. Polling here gives them back on this end, and the
+    // send is retried. Whatever else arrives goes: the stack is gone or no longer polled.
+    bool sent = false, peer_leaving = false;
+    while (std::chrono::steady_clock::now() - t0 < depart_wait) {
+        if (!sent) sent = send_link_frame(detail::depart_kind_leaving, nonce_);
+        rte_mbuf *pkts[burst];
+        const std::uint16_t got = rte_eth_rx_burst(port_, 0, pkts, burst);
+        bool acked = false;
+        for (std::uint16_t i = 0; i < got; ++i) {
+            const auto *b = rte_pktmbuf_mtod(pkts[i], const std::byte *);
+            if (auto f = detail::read_depart_frame({b, pkts[i]->data_len})) {
+                if (f->kind == detail::depart_kind_ack && f->nonce == nonce_) {
+                    acked = true;
+                } else if (f->kind == detail::depart_kind_leaving && f->nonce != nonce_ && !peer_leaving) {
+                    // Both ends leave at once: acknowledge the other's departure, then wait for ours as
+                    // well. Each sees the other's departure before its acknowledgment (one ring, in
+                    // order), so whoever has its acknowledgment first has sent the other's already.
+                    (void)send_link_frame(detail::depart_kind_ack, f->nonce);
+                    peer_leaving = true;
+                }
+            }
+            rte_pktmbuf_free(pkts[i]);
+        }
+        if (acked) {
+            DEMI_LOG(info, "catnip", "port %u: the memif peer acknowledged this end's departure in %.2f ms%s", port_, ms(),
+                     peer_leaving ? " (it is leaving too)" : "");
+            return;
+        }
+        if (!link_up()) {
+            DEMI_LOG(info, "catnip", "port %u: the memif link went down %.2f ms into this end's departure (the peer left)",
+                     port_, ms());
+            return;
+        }
+        if (got == 0) std::this_thread::sleep_for(std::chrono::microseconds(20));
+    }
+    DEMI_LOG(info, "catnip", "port %u: %s in %lld ms (not a Demi process?): leaving anyway", port_,
+             sent ? "no acknowledgment of this end's departure from the memif peer"
+                  : "the departure frame found no room in the TX ring or no mbuf",
+             static_cast<long long>(depart_wait.count()));
+}
+
 size_t dpdk_device::transmit(std::span<buffer> frames) noexcept {
+    if (park_ != park_state::none && still_parked()) return 0; // left with the caller, as on a link down
     const bool offload = caps_.tx_ipv4 || caps_.tx_tcp || caps_.tx_udp;
     const std::size_t max_frame = mtu_ + phy::ethernet_header_len;
     std::size_t i = 0; // frames[0, i) taken
@@ -308,6 +439,29 @@ size_t dpdk_device::transmit(std::span<buffer> frames) noexcept {
 }
 
 namespace detail {
+
+void make_depart_frame(std::span<std::byte, 60> out, wire::ethernet_address src, std::uint8_t kind,
+                       std::uint32_t nonce) noexcept {
+    std::memset(out.data(), 0, out.size());
+    std::memset(out.data(), 0xff, 6);
+    src.write(out.data() + 6);
+    out[12] = std::byte{0x88};
+    out[13] = std::byte{0xb6};
+    std::memcpy(out.data() + 14, depart_magic, 4);
+    out[18] = static_cast<std::byte>(kind);
+    for (int i = 0; i < 4; ++i) out[19 + i] = static_cast<std::byte>(nonce >> (24 - 8 * i));
+}
+
+std::optional<depart_frame> read_depart_frame(std::span<const std::byte> frame) noexcept {
+    if (frame.size() < 23 || frame[12] != std::byte{0x88} || frame[13] != std::byte{0xb6} ||
+        std::memcmp(frame.data() + 14, depart_magic, 4) != 0)
+        return std::nullopt;
+    const auto kind = static_cast<std::uint8_t>(frame[18]);
+    if (kind != depart_kind_leaving && kind != depart_kind_ack) return std::nullopt;
+    std::uint32_t nonce = 0;
+    for (int i = 0; i < 4; ++i) nonce = nonce << 8 | static_cast<std::uint32_t>(frame[19 + i]);
+    return depart_frame{kind, nonce};
+}
 
 std::uint32_t memif_buffer_size(std::string_view devargs) noexcept {
     std::uint32_t bsize = 2048; // memif's default (ETH_MEMIF_DEFAULT_PKT_BUFFER_SIZE)

@@ -24,10 +24,28 @@
 // dpdk.rx_descriptors / dpdk.tx_descriptors (default 1024). Over net_memif a frame of the MTU must fit
 // one memif buffer (the vdev's bsize=, default 2048), else EINVAL: DPDK 22.11's memif chaining several
 // buffers per frame delivered frames twice and crashed in its receive burst.
+//
+// Leaving a memif link. When one end of a memif pair goes away, the other end's EAL interrupt thread
+// runs memif's disconnect, which unmaps the shared rings with no synchronisation with the lcore: an
+// rte_eth_rx_burst (or tx) already past memif's "connected" check then reads unmapped memory
+// (SIGSEGV; seen here about once in 20 exits of a peer). So a Demi end of a memif link says goodbye:
+// - depart(), at process exit (the port is never closed: catnip.cpp) and in the destructor, sends a
+//   departure frame (EtherType 0x88B6, IEEE 802 local experimental 2: "DEMI", kind 1, a nonce) and
+//   waits up to depart_wait for the peer's acknowledgment (kind 2, the same nonce), polling RX (which
+//   gives a memif server's TX its slots back) and retrying a send the TX ring refused. When both ends
+//   leave at once, each acknowledges the other's departure and still waits for its own.
+// - A device that receives a departure acknowledges it, then parks: receive() and transmit() return
+//   0 without calling the PMD until the link has been seen down and then up again (a new peer, fresh
+//   rings), or park_limit passes without the link going down (logged). Departure frames never reach
+//   the stack. Peers that are not Demi (testpmd) ignore or echo the frame (an echo carries this end's
+//   own nonce and is ignored); the leaving end then waits depart_wait and goes anyway.
+// A peer that dies without exiting (SIGKILL) still disconnects unannounced: that race is memif's.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string_view>
 
 #include "common/result.hpp"
@@ -52,6 +70,7 @@ struct dpdk_device_stats {
     std::uint64_t tx_oversize_drops = 0; ///< frames larger than an mbuf's room or the MTU, taken and dropped
     std::uint64_t tx_pool_exhausted = 0; ///< no mbuf for a copy or an indirect mbuf: the frame was left with the caller
     std::uint64_t tx_offloaded = 0;      ///< frames sent with checksum offload flags
+    std::uint64_t peer_departures = 0;   ///< departures announced by the memif peer (each parked the port)
 };
 
 class dpdk_device final : public phy::device {
@@ -60,8 +79,15 @@ public:
     /// buffers; `pool` must outlive the device. ENODEV for a port that does not exist; EINVAL when the
     /// port refuses the MTU or the MAC; the errno of the failing rte_eth_* call otherwise (logged).
     static result<std::unique_ptr<dpdk_device>> open(const rt::config &cfg, mbuf_pool &pool);
-    /// Stops and closes the port.
+    /// Says goodbye to a memif peer (depart()), then stops and closes the port.
     ~dpdk_device() override;
+
+    /// Over net_memif: announces this end's departure to the peer and waits (at most depart_wait) for
+    /// its acknowledgment, after which the peer no longer touches the shared rings. Once per device;
+    /// nothing on other PMDs, on a link that is down, or when the peer left first.
+    void depart() noexcept;
+    /// RX and TX paused: the memif peer announced its departure and its link has not come back.
+    [[nodiscard]] bool parked() const noexcept { return park_ != park_state::none; }
 
     size_t transmit(std::span<buffer> frames) noexcept override;
     size_t receive(std::span<buffer> out) noexcept override;
@@ -79,17 +105,34 @@ public:
 
     /// Bursts of at most this many frames per rte_eth_rx_burst / rte_eth_tx_burst call.
     static constexpr std::size_t burst = 32;
+    /// How long depart() waits for the peer's acknowledgment.
+    static constexpr std::chrono::milliseconds depart_wait{200};
+    /// A parked port whose link has not gone down after this long resumes (the peer did not leave).
+    static constexpr std::chrono::seconds park_limit{30};
 
 private:
+    enum class park_state : std::uint8_t { none, until_down, until_up };
+
     dpdk_device(std::uint16_t port, mbuf_pool &pool, wire::ethernet_address mac, std::size_t mtu,
-                phy::checksum_caps caps) noexcept
-        : port_(port), pool_(&pool), mac_(mac), mtu_(mtu), caps_(caps) {}
+                phy::checksum_caps caps, bool memif) noexcept
+        : port_(port), pool_(&pool), mac_(mac), mtu_(mtu), caps_(caps), memif_(memif) {}
+
+    /// Parked: advances the state from the link's; true while RX and TX stay paused.
+    bool still_parked() noexcept;
+    bool send_link_frame(std::uint8_t kind, std::uint32_t nonce) noexcept;
+    /// receive() met a departure-protocol frame: acknowledges a peer's departure and parks.
+    void on_link_frame(std::uint8_t kind, std::uint32_t nonce) noexcept;
 
     std::uint16_t port_;
     mbuf_pool *pool_;
     wire::ethernet_address mac_;
     std::size_t mtu_;
     phy::checksum_caps caps_;
+    bool memif_;
+    bool departed_ = false;
+    park_state park_ = park_state::none;
+    std::chrono::steady_clock::time_point parked_at_{};
+    std::uint32_t nonce_ = 0; // of this end's departure (0: none sent)
     dpdk_device_stats stats_;
 };
 
@@ -108,6 +151,16 @@ struct l4_checksums {
 /// The buffer size net_memif uses for a vdev's arguments ("role=server,socket=...,bsize=9216"): the
 /// last decimal bsize=, else memif's default 2048. open() refuses an MTU whose frame does not fit it.
 [[nodiscard]] std::uint32_t memif_buffer_size(std::string_view devargs) noexcept;
+/// The departure frame format (see above), for tests: a 60-byte frame of `kind` and `nonce` from `src`,
+/// and the reading of one (nullopt: not a departure-protocol frame).
+constexpr std::uint8_t depart_kind_leaving = 1, depart_kind_ack = 2;
+void make_depart_frame(std::span<std::byte, 60> out, wire::ethernet_address src, std::uint8_t kind,
+                       std::uint32_t nonce) noexcept;
+struct depart_frame {
+    std::uint8_t kind;
+    std::uint32_t nonce;
+};
+[[nodiscard]] std::optional<depart_frame> read_depart_frame(std::span<const std::byte> frame) noexcept;
 } // namespace detail
 
 } // namespace demi::catnip
