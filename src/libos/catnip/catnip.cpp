@@ -60,6 +60,7 @@ public:
     [[nodiscard]] wire::ethernet_address mac() const noexcept override { return dev_.mac(); }
     [[nodiscard]] size_t mtu() const noexcept override { return dev_.mtu(); }
     [[nodiscard]] phy::checksum_caps caps() const noexcept override { return dev_.caps(); }
+    [[nodiscard]] bool peer_gone() const noexcept override { return dev_.parked(); }
 
 private:
     dpdk_device &dev_;

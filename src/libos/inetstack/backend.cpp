@@ -111,14 +111,16 @@ backend::backend(const rt::config &cfg, net::host_config hc, std::unique_ptr<phy
 backend::~backend() {
     // What the application pushed, and the FINs of what it closed, are the stack's to deliver, as a
     // kernel delivers after a process exits: keep the stack running (receiving the peer's ACKs,
-    // retransmitting) until nothing is owed or the limit passes.
+    // retransmitting) until nothing is owed, the limit passes or the link's far end has left.
     const steady_clock_source clock;
     const time_point until = clock.now() + drain_limit_;
-    for (time_point now = clock.now(); host_.delivering() && now < until; now = clock.now()) {
+    for (time_point now = clock.now(); host_.delivering() && now < until && !dev_->peer_gone(); now = clock.now()) {
         host_.receive(now);
         host_.poll(now);
     }
-    if (host_.delivering() && drain_limit_ > duration::zero())
+    if (host_.delivering() && dev_->peer_gone())
+        DEMI_LOG(info, "inetstack", "going away with data or a FIN not yet acknowledged: the link's peer has left");
+    else if (host_.delivering() && drain_limit_ > duration::zero())
         DEMI_LOG(warn, "inetstack", "going away with data or a FIN not yet acknowledged after %lld ms (inetstack_config.drain_ms)",
                  static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(drain_limit_).count()));
     // The stack's counters, for finding out why a transfer was slow (DEMI_LOG=info).

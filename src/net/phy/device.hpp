@@ -67,6 +67,10 @@ public:
     /// The largest IP packet a frame may carry (payload after the 14-byte Ethernet header), 1500 typically.
     [[nodiscard]] virtual size_t mtu() const noexcept = 0;
     [[nodiscard]] virtual checksum_caps caps() const noexcept = 0;
+
+    /// True when the far end of the link is known to have left for good (a memif peer that announced
+    /// its departure): nothing sent now can be delivered or acknowledged, so the exit drain stops.
+    [[nodiscard]] virtual bool peer_gone() const noexcept { return false; }
 };
 
 /// Ethernet II header length: a frame for a device of MTU m is at most m + ethernet_header_len bytes.

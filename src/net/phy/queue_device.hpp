@@ -45,6 +45,7 @@ public:
     [[nodiscard]] wire::ethernet_address mac() const noexcept override { return mac_; }
     [[nodiscard]] size_t mtu() const noexcept override { return 1500; }
     [[nodiscard]] checksum_caps caps() const noexcept override { return caps_; }
+    [[nodiscard]] bool peer_gone() const noexcept override { return peer_gone_; }
 
     std::deque<buffer> rx_;                 ///< frames waiting to be received
     buffer *next_ = nullptr;                ///< if set, the next receive returns this frame alone
@@ -53,6 +54,7 @@ public:
     std::uint64_t dropped_ = 0;             ///< else: frames dropped
     std::uint64_t transmit_calls_ = 0;      ///< transmit() calls (bursts handed over)
     checksum_caps caps_{};                  ///< offloads it claims (none by default)
+    bool peer_gone_ = false;                ///< what peer_gone() says
 
 private:
     wire::ethernet_address mac_;

@@ -143,9 +143,9 @@ protected:
     ~inetstack() override {
         // Closing a node's sockets still sends (FINs, RSTs): cut the wire first, so neither device
         // hands frames to a peer that is already gone. Coroutines of one node hold sockets of that
-        // node only; tear down in order.
-        dev_a_->peer_ = nullptr;
-        dev_b_->peer_ = nullptr;
+        // node only; tear down in order. (A test that ends a node itself clears its device pointer.)
+        if (dev_a_ != nullptr) dev_a_->peer_ = nullptr;
+        if (dev_b_ != nullptr) dev_b_->peer_ = nullptr;
         a_.reset();
         b_.reset();
     }
@@ -227,6 +227,26 @@ std::vector<segment_seen> tcp_segments(const std::deque<buffer> &frames) {
         out.push_back({tcp->flags(), tcp->payload().size()});
     }
     return out;
+}
+
+TEST_F(inetstack, exit_drain_ends_when_the_link_peer_has_left) {
+    // A node going away keeps its stack running until what it owes is acknowledged (drain_ms), unless
+    // its device says the far end has left (a memif peer's announced departure): then nobody can.
+    make_nodes([](rt::config &c) { c.raw["inetstack_config.drain_ms"] = "5000"; });
+    auto p = connect_pair(7100);
+    dev_a_->peer_ = nullptr; // from here a_'s frames go nowhere: its data is never acknowledged
+    auto qt = a_->push(p.client, patterned(1000, 3));
+    ASSERT_TRUE(qt.has_value());
+    for (int i = 0; i < 10; ++i) a_->poll();
+    EXPECT_GT(dev_a_->dropped_, 0u);
+    dev_a_->peer_gone_ = true;
+    dev_b_->peer_gone_ = true; // b_, torn down after, owes a FIN to nobody as well
+    dev_b_->peer_ = nullptr;
+    const auto t0 = std::chrono::steady_clock::now();
+    a_.reset();
+    dev_a_ = nullptr;
+    const auto took = std::chrono::steady_clock::now() - t0;
+    EXPECT_LT(took, 1s) << "the drain ran to its limit";
 }
 
 TEST_F(inetstack, tcp_echo_byte_exact_up_to_one_mebibyte) {
