@@ -137,11 +137,11 @@ backend::~backend() {
              (unsigned long long)t.dup_acks_, (unsigned long long)t.ooo_segments_, (unsigned long long)t.ooo_dropped_);
     DEMI_LOG(info, "inetstack",
              "interface: rx %llu tx %llu frames, tx queue full drops %llu, tx alloc failures %llu, tx backlog drops "
-             "%llu, tcp send failures %llu, bad checksums %llu",
+             "%llu, tcp send failures %llu, bad checksums %llu, tcp dispatches paused by the device %llu",
              (unsigned long long)is.rx_frames_, (unsigned long long)is.tx_frames_,
              (unsigned long long)is.tx_queue_full_drops_, (unsigned long long)is.tx_alloc_failures_,
              (unsigned long long)hs.tx_backlog_drops_, (unsigned long long)hs.tcp_send_failures_,
-             (unsigned long long)is.rx_bad_checksum_drops_);
+             (unsigned long long)is.rx_bad_checksum_drops_, (unsigned long long)hs.tcp_dispatches_paused_);
 }
 
 result<std::shared_ptr<rt::queue>> backend::socket(rt::runtime &, int domain, int type, int protocol) {

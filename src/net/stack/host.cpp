@@ -109,10 +109,17 @@ void host::poll(time_point now) {
     }
     dead_.clear();
     if (!active_.empty()) {
-        // In id order, as a pass over every connection would go: one order of frames everywhere.
+        // In id order, as a pass over every connection would go: one order of frames everywhere (the
+        // order turned to start where back-pressure paused the last round, so every connection gets
+        // its turn while the device keeps pushing back).
         dispatching_.swap(active_);
         if (dispatching_.size() > 1) std::sort(dispatching_.begin(), dispatching_.end());
-        for (const std::uint32_t id : dispatching_) {
+        if (resume_at_ != 0) // back-pressure paused the last round here: its turn comes first
+            std::rotate(dispatching_.begin(),
+                        std::lower_bound(dispatching_.begin(), dispatching_.end(), resume_at_), dispatching_.end());
+        std::size_t k = 0;
+        for (; k < dispatching_.size() && may_dispatch(); ++k) {
+            const std::uint32_t id = dispatching_[k];
             conn_entry *const ep = find(conn_id{id});
             if (ep == nullptr) continue;
             conn_entry &e = *ep;
@@ -130,6 +137,11 @@ void host::poll(time_point now) {
             else
                 schedule(e);
         }
+        // Back-pressure: the rest stay active (their flag is still set) and go at a later round, once
+        // the device has taken some of the backlog.
+        stats_.tcp_dispatches_paused_ += dispatching_.size() - k;
+        resume_at_ = k < dispatching_.size() ? dispatching_[k] : 0;
+        for (; k < dispatching_.size(); ++k) active_.push_back(dispatching_[k]);
         dispatching_.clear();
     }
     for (const std::uint32_t id : dead_) {
@@ -179,6 +191,13 @@ void host::take_dispatched(std::vector<void *> &out) {
         if (e->user_ != nullptr) out.push_back(e->user_);
     }
     dispatched_.clear();
+}
+
+bool host::may_dispatch() {
+    const std::size_t pause = cfg_.tx_backlog_pause_;
+    if (pause == 0) return true;
+    if (iface_.tx_queued() >= pause) send_queued();
+    return tx_backlog_.empty() || tx_backlog_.size() + iface_.tx_queued() < pause;
 }
 
 void host::send_queued() {
@@ -271,7 +290,7 @@ void host::on_tcp(time_point now, const wire::ipv4_repr &ip, const buffer &segme
             // RFC 1122 §4.2.3.2, RFC 5681 §4.2: an ACK for at least every second full-sized segment.
             // One device batch may hold many segments of this connection; send what is due now
             // instead of one stretch ACK for the whole batch at the next poll.
-            if (e->conn_.due(now)) {
+            if (e->conn_.due(now) && may_dispatch()) {
                 const tcp::four_tuple ct = e->conn_.tuple();
                 e->conn_.dispatch(
                     now, [&](const wire::tcp_repr &r, std::span<const std::byte>) { send_segment(now, ct, r, e); });

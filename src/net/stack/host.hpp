@@ -56,6 +56,11 @@ struct host_config {
     std::size_t rx_batch_ = 64;
     /// Frames kept while the device pushes back; more are dropped and counted.
     std::size_t max_tx_backlog_ = 4096;
+    /// TCP back-pressure: while the device pushes back and at least this many frames wait for it (the
+    /// backlog and the interface's queue behind it), the connections not yet dispatched wait for a
+    /// later round: their segments would only pile up behind the device, or be dropped past
+    /// max_tx_backlog_ (or the interface's max_tx_queue_) and retransmitted. 0: no pause.
+    std::size_t tx_backlog_pause_ = 256;
     /// ACKs and data segments of a connection (flags ACK or ACK+PSH, no options but timestamps) are
     /// built from a copy of the headers of its last generically built one (see host::send_segment);
     /// false builds every segment generically (the frames are the same).
@@ -82,6 +87,7 @@ struct host_stats {
     std::uint64_t connections_opened_ = 0;
     std::uint64_t connections_reclaimed_ = 0;
     std::uint64_t tcp_dispatches_ = 0; // connections poll() dispatched (only those with something to do)
+    std::uint64_t tcp_dispatches_paused_ = 0; // dispatches put off to a later round by back-pressure
 };
 
 class host final : private tcp_hook {
@@ -236,6 +242,12 @@ private:
     /// Drops a CLOSED connection from the tuple table, and the entry itself when nobody needs it more.
     void reap(conn_id id, conn_entry &e);
     void flush_tx();
+    /// Before a connection's output: hands the interface's queue to the device once it holds
+    /// tx_backlog_pause_ frames (TCP data, which shares its block with the send buffer, always queues
+    /// there, so one round of many connections could overflow it), then says whether output may go
+    /// on: not while the device has left frames with the host and they and the frames queued behind
+    /// them number tx_backlog_pause_ or more.
+    bool may_dispatch();
     /// A frame from the interface's queue: to tx_batch_ (sent when full), or behind the backlog.
     void take_frame(buffer &&f);
     /// Offers tx_batch_ to the device; what it leaves goes to the backlog (bounded).
@@ -266,6 +278,7 @@ private:
     std::vector<std::uint32_t> active_, dispatching_;
     std::vector<timer_entry> timers_; // a min-heap (std::greater)
     std::vector<std::uint32_t> dispatched_; // since the last take_dispatched()
+    std::uint32_t resume_at_ = 0;           // the first connection back-pressure left undispatched (0: none)
     // The last connection a segment or a user call found: most traffic hits one connection many times in
     // a row. Reset whenever an entry leaves conns_ or by_tuple_.
     conn_entry *last_rx_ = nullptr;

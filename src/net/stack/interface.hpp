@@ -77,6 +77,8 @@ public:
     [[nodiscard]] ipv4_address source_for(ipv4_address dst) const noexcept { return dst.is_loopback() ? dst : cfg_.addr_; }
     /// Local datagrams waiting for the next poll().
     [[nodiscard]] size_t local_queued() const noexcept { return local_.size(); }
+    /// Frames waiting in the transmit queue for the next poll().
+    [[nodiscard]] size_t tx_queued() const noexcept { return tx_.size(); }
 
     // ---- driving ----
 
