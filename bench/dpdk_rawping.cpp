@@ -23,6 +23,7 @@
 #include <rte_arp.h>
 #include <rte_ip.h>
 #include <rte_mbuf.h>
+#include <rte_random.h>
 #include <rte_udp.h>
 
 #include <arpa/inet.h>
@@ -371,6 +372,42 @@ int main(int argc, char **argv) {
                 "  (%llu lost, %llu late)\n",
                 o.udp_ ? "-udp" : "", o.size_, o.window_, static_cast<unsigned long long>(o.count_), p50, p99, p999, rate,
                 static_cast<unsigned long long>(lost), static_cast<unsigned long long>(late));
+    // Against a Demi server (--udp with ARP), leave as a Demi end of a memif link does
+    // (src/libos/catnip/dpdk_device.hpp): a departure frame (EtherType 0x88B6, "DEMI", kind 1, a
+    // nonce), then up to 200 ms for the acknowledgment (kind 2, the nonce), after which the server no
+    // longer touches the shared rings that stopping this port unmaps under it.
+    if (o.udp_ && o.arp_) {
+        const std::uint32_t nonce_be = htonl(static_cast<std::uint32_t>(rte_rand()) | 1u);
+        const auto until = clock_type::now() + std::chrono::milliseconds(200);
+        bool sent = false, acked = false;
+        while (!acked && clock_type::now() < until) {
+            if (!sent) {
+                rte_mbuf *m = rte_pktmbuf_alloc(pool);
+                if (m == nullptr) fail("rte_pktmbuf_alloc", ENOBUFS);
+                auto *f = rte_pktmbuf_mtod(m, std::uint8_t *);
+                std::memset(f, 0, 60);
+                std::memset(f, 0xff, RTE_ETHER_ADDR_LEN);
+                std::memcpy(f + 6, mac.addr_bytes, RTE_ETHER_ADDR_LEN);
+                f[12] = 0x88;
+                f[13] = 0xb6;
+                std::memcpy(f + 14, "DEMI\x01", 5);
+                std::memcpy(f + 19, &nonce_be, 4);
+                m->data_len = 60;
+                m->pkt_len = 60;
+                sent = rte_eth_tx_burst(port, 0, &m, 1) == 1;
+                if (!sent) rte_pktmbuf_free(m);
+            }
+            rte_mbuf *rx[32];
+            const std::uint16_t n = rte_eth_rx_burst(port, 0, rx, 32);
+            for (std::uint16_t i = 0; i < n; ++i) {
+                const auto *p = rte_pktmbuf_mtod(rx[i], const std::uint8_t *);
+                acked |= rte_pktmbuf_data_len(rx[i]) >= 23 && std::memcmp(p + 12, "\x88\xb6" "DEMI\x02", 7) == 0 &&
+                         std::memcmp(p + 19, &nonce_be, 4) == 0;
+                rte_pktmbuf_free(rx[i]);
+            }
+        }
+        if (!acked) std::fprintf(stderr, "dpdk_rawping: the server did not acknowledge this end's departure in 200 ms\n");
+    }
     rte_eth_dev_stop(port);
     rte_eth_dev_close(port);
     rte_eal_cleanup();
