@@ -113,13 +113,19 @@ void host::poll(time_point now) {
         // order turned to start where back-pressure paused the last round, so every connection gets
         // its turn while the device keeps pushing back).
         dispatching_.swap(active_);
-        if (dispatching_.size() > 1) std::sort(dispatching_.begin(), dispatching_.end());
-        if (resume_at_ != 0) // back-pressure paused the last round here: its turn comes first
-            std::rotate(dispatching_.begin(),
-                        std::lower_bound(dispatching_.begin(), dispatching_.end(), resume_at_), dispatching_.end());
+        const std::size_t n = dispatching_.size(); // dispatches add to active_, never to dispatching_
+        if (n > 1) {
+            std::sort(dispatching_.begin(), dispatching_.end());
+            if (resume_at_ != 0) // back-pressure paused the last round here: its turn comes first
+                std::rotate(dispatching_.begin(),
+                            std::lower_bound(dispatching_.begin(), dispatching_.end(), resume_at_), dispatching_.end());
+        }
+        const std::uint32_t *const ids = dispatching_.data();
         std::size_t k = 0;
-        for (; k < dispatching_.size() && may_dispatch(); ++k) {
-            const std::uint32_t id = dispatching_[k];
+        for (; k < n; ++k) {
+            if (!may_dispatch()) [[unlikely]]
+                break;
+            const std::uint32_t id = ids[k];
             conn_entry *const ep = find(conn_id{id});
             if (ep == nullptr) continue;
             conn_entry &e = *ep;
@@ -137,11 +143,10 @@ void host::poll(time_point now) {
             else
                 schedule(e);
         }
-        // Back-pressure: the rest stay active (their flag is still set) and go at a later round, once
-        // the device has taken some of the backlog.
-        stats_.tcp_dispatches_paused_ += dispatching_.size() - k;
-        resume_at_ = k < dispatching_.size() ? dispatching_[k] : 0;
-        for (; k < dispatching_.size(); ++k) active_.push_back(dispatching_[k]);
+        if (k < n) [[unlikely]]
+            pause_dispatch(k);
+        else
+            resume_at_ = 0;
         dispatching_.clear();
     }
     for (const std::uint32_t id : dead_) {
@@ -193,7 +198,15 @@ void host::take_dispatched(std::vector<void *> &out) {
     dispatched_.clear();
 }
 
-bool host::may_dispatch() {
+void host::pause_dispatch(std::size_t k) {
+    // Back-pressure: dispatching_[k, end) stay active (their flag is still set) and go at a later
+    // round, once the device has taken some of the backlog; the first of them goes first.
+    stats_.tcp_dispatches_paused_ += dispatching_.size() - k;
+    resume_at_ = dispatching_[k];
+    for (; k < dispatching_.size(); ++k) active_.push_back(dispatching_[k]);
+}
+
+bool host::may_dispatch_waiting() {
     const std::size_t pause = cfg_.tx_backlog_pause_;
     if (pause == 0) return true;
     if (iface_.tx_queued() >= pause) send_queued();

@@ -246,8 +246,11 @@ private:
     /// tx_backlog_pause_ frames (TCP data, which shares its block with the send buffer, always queues
     /// there, so one round of many connections could overflow it), then says whether output may go
     /// on: not while the device has left frames with the host and they and the frames queued behind
-    /// them number tx_backlog_pause_ or more.
-    bool may_dispatch();
+    /// them number tx_backlog_pause_ or more. Inline for the common case: nothing waits.
+    bool may_dispatch() { return (tx_backlog_.empty() && iface_.tx_idle()) || may_dispatch_waiting(); }
+    bool may_dispatch_waiting();
+    /// poll() stops at dispatching_[k]: the rest wait for a later round.
+    void pause_dispatch(std::size_t k);
     /// A frame from the interface's queue: to tx_batch_ (sent when full), or behind the backlog.
     void take_frame(buffer &&f);
     /// Offers tx_batch_ to the device; what it leaves goes to the backlog (bounded).

@@ -79,6 +79,7 @@ public:
     [[nodiscard]] size_t local_queued() const noexcept { return local_.size(); }
     /// Frames waiting in the transmit queue for the next poll().
     [[nodiscard]] size_t tx_queued() const noexcept { return tx_.size(); }
+    [[nodiscard]] bool tx_idle() const noexcept { return tx_.empty(); }
 
     // ---- driving ----
 
