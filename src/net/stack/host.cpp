@@ -97,7 +97,14 @@ void host::receive(time_point now) {
 void host::poll(time_point now) {
     // Every connection with something to do sends what it has; a connection that reached CLOSED is
     // reaped after its last dispatch (which may carry the RST of an abort, RFC 9293 §3.10.5).
-    if (!tx_backlog_.empty()) flush_tx(); // what the device pushed back last time goes first
+    poll_now_ = now;
+    if (!tx_backlog_.empty()) { // what the device pushed back last time goes first
+        const std::size_t before = tx_backlog_.size();
+        flush_tx();
+        if (tx_backlog_.size() < before) tx_progress_at_ = now;
+    } else {
+        tx_progress_at_ = now;
+    }
     while (!timers_.empty() && timers_.front().at_ <= now) {
         const timer_entry t = timers_.front();
         std::pop_heap(timers_.begin(), timers_.end(), std::greater<>{});
@@ -210,7 +217,11 @@ bool host::may_dispatch_waiting() {
     const std::size_t pause = cfg_.tx_backlog_pause_;
     if (pause == 0) return true;
     if (iface_.tx_queued() >= pause) send_queued();
-    return tx_backlog_.empty() || tx_backlog_.size() + iface_.tx_queued() < pause;
+    if (tx_backlog_.empty() || tx_backlog_.size() + iface_.tx_queued() < pause) return true;
+    // A device that has taken nothing for tx_stall_limit (a link down, a parked port) gets no pause:
+    // the connections' timers must run (retransmission back-off, keepalive, TIME-WAIT, a close), and
+    // what they send meanwhile is dropped at the bounds, as the link would.
+    return poll_now_ - tx_progress_at_ >= tx_stall_limit;
 }
 
 void host::send_queued() {

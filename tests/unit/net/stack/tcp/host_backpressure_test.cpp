@@ -50,12 +50,14 @@ struct outcome {
     net::host_stats sender;
     std::uint64_t sender_queue_drops = 0; // the interface's transmit queue was full
     std::uint64_t retransmits = 0;
+    std::uint64_t timeouts = 0; // retransmission timeouts of the sender
 };
 
 /// 16 connections from a to b, 192 KiB each, while a's device takes room(r) frames in round r, the
 /// sender's backlog holds `backlog` frames and its interface queue 64. (A pause comes between
 /// connections: the backlog must hold one's burst.)
-outcome run(std::size_t pause, const std::function<std::size_t(int)> &room, std::size_t backlog = 64) {
+outcome run(std::size_t pause, const std::function<std::size_t(int)> &room, std::size_t backlog = 64,
+            int max_rounds = 400000, duration step = 10us) {
     constexpr std::size_t conns = 16, bytes = 192 * 1024;
     net::host_config ca, cb;
     ca.iface_.addr_ = net::ipv4_address{10, 0, 0, 1};
@@ -76,7 +78,7 @@ outcome run(std::size_t pause, const std::function<std::size_t(int)> &room, std:
         b.receive(now);
         a.poll(now);
         b.poll(now);
-        now += 10us;
+        now += step;
     };
 
     auto l = b.tcp_listen(7300, 64);
@@ -99,7 +101,7 @@ outcome run(std::size_t pause, const std::function<std::size_t(int)> &room, std:
     std::vector<std::uint64_t> sent(conns, 0), got(conns, 0);
     std::vector<std::byte> rx(64 * 1024);
     std::size_t done = 0;
-    for (int r = 0; r < 400000 && done < conns; ++r) {
+    for (int r = 0; r < max_rounds && done < conns; ++r) {
         da.room_ = room(r);
         for (std::size_t i = 0; i < conns; ++i) {
             while (sent[i] < bytes) { // fill the send buffer
@@ -126,6 +128,7 @@ outcome run(std::size_t pause, const std::function<std::size_t(int)> &room, std:
     o.sender = a.stats();
     o.sender_queue_drops = a.iface().stats().tx_queue_full_drops_;
     o.retransmits = a.tcp_totals().retransmits_;
+    o.timeouts = a.tcp_totals().timeouts_;
     return o;
 }
 
@@ -167,6 +170,16 @@ TEST(host_backpressure, frames_made_on_input_do_not_make_the_next_round_overflow
     EXPECT_TRUE(without.complete);
     EXPECT_TRUE(without.exact);
     EXPECT_GT(without.sender_queue_drops, 0u);
+}
+
+TEST(host_backpressure, a_device_that_takes_nothing_does_not_stop_the_timers) {
+    // Once the connections are up the device takes nothing (a link down): the backlog stays full,
+    // but after tx_stall_limit the pause no longer holds, so the connections' retransmission timers
+    // run (3 s at 1 ms a round). Held back for good, no connection would ever time out or close.
+    const outcome o = run(16, [](int) -> std::size_t { return 0; }, 64, 3000, 1ms);
+    EXPECT_FALSE(o.complete);
+    EXPECT_GT(o.timeouts, 0u);
+    EXPECT_GT(o.sender.tcp_dispatches_paused_, 0u); // paused first, for the stall limit
 }
 
 } // namespace
