@@ -34,8 +34,9 @@ result<buffer> pool_alloc(std::size_t size, std::size_t headroom) noexcept {
 // An instance's use of the process's port.
 class port_lease final : public phy::device {
 public:
-    explicit port_lease(dpdk_device &d) noexcept : dev_(d) {}
+    explicit port_lease(dpdk_device &d) noexcept : dev_(d) { dev_.set_leased(true); }
     ~port_lease() override {
+        dev_.set_leased(false);
         const dpdk_device_stats &d = dev_.stats();
         const mbuf_pool_stats &p = dev_.pool().stats();
         DEMI_LOG(info, "catnip",

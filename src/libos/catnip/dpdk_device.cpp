@@ -37,8 +37,17 @@ constexpr std::byte depart_magic[4] = {std::byte{'D'}, std::byte{'E'}, std::byte
 dpdk_device *memif_ports[RTE_MAX_ETHPORTS] = {};
 
 void depart_all() noexcept {
-    for (dpdk_device *d : memif_ports)
-        if (d != nullptr) d->depart();
+    for (dpdk_device *d : memif_ports) {
+        if (d == nullptr) continue;
+        if (d->leased()) {
+            // A libOS instance still holds the port (its thread may be polling it: one queue, one
+            // thread), so this exit does not touch it; the peer is not told.
+            DEMI_LOG(info, "catnip", "port %u: still in use by a libOS instance at exit: its memif peer is not told",
+                     d->port_id());
+            continue;
+        }
+        d->depart();
+    }
 }
 
 } // namespace
@@ -273,6 +282,7 @@ void dpdk_device::on_link_frame(std::uint8_t kind, std::uint32_t nonce) noexcept
 }
 
 bool dpdk_device::still_parked() noexcept {
+    if (park_ == park_state::departed) return true;
     const bool up = link_up();
     if (park_ == park_state::until_down) {
         if (up) {
@@ -292,9 +302,11 @@ bool dpdk_device::still_parked() noexcept {
 }
 
 void dpdk_device::depart() noexcept {
-    if (!memif_ || departed_) return;
-    departed_ = true;
-    if (park_ != park_state::none || !link_up()) return; // the peer left first, or there is none
+    if (!memif_ || park_ == park_state::departed) return;
+    // The peer left first (its link has not come back), or there is none: nobody to tell.
+    const bool nobody = (park_ != park_state::none && still_parked()) || !link_up();
+    park_ = park_state::departed; // from here on this end touches the rings only below
+    if (nobody) return;
     nonce_ = static_cast<std::uint32_t>(rte_rand()) | 1u;
     const auto t0 = std::chrono::steady_clock::now();
     const auto ms = [&t0] {
@@ -303,28 +315,32 @@ void dpdk_device::depart() noexcept {
     // The departure may not go at once: a memif server can send only into slots its client gave back,
     // which a client that never received has not. Polling here gives them back on this end, and the
     // send is retried. Whatever else arrives goes: the stack is gone or no longer polled.
-    bool sent = false, peer_leaving = false;
+    bool sent = false, acked = false, peer_leaving = false;
+    bool owe_ack = false;       // the peer's departure (owed_nonce) is not acknowledged yet
+    std::uint32_t owed_nonce = 0;
     while (std::chrono::steady_clock::now() - t0 < depart_wait) {
         if (!sent) sent = send_link_frame(detail::depart_kind_leaving, nonce_);
         rte_mbuf *pkts[burst];
         const std::uint16_t got = rte_eth_rx_burst(port_, 0, pkts, burst);
-        bool acked = false;
         for (std::uint16_t i = 0; i < got; ++i) {
             const auto *b = rte_pktmbuf_mtod(pkts[i], const std::byte *);
             if (auto f = detail::read_depart_frame({b, pkts[i]->data_len})) {
                 if (f->kind == detail::depart_kind_ack && f->nonce == nonce_) {
                     acked = true;
                 } else if (f->kind == detail::depart_kind_leaving && f->nonce != nonce_ && !peer_leaving) {
-                    // Both ends leave at once: acknowledge the other's departure, then wait for ours as
-                    // well. Each sees the other's departure before its acknowledgment (one ring, in
-                    // order), so whoever has its acknowledgment first has sent the other's already.
-                    (void)send_link_frame(detail::depart_kind_ack, f->nonce);
+                    owe_ack = true; // both ends leave at once
+                    owed_nonce = f->nonce;
                     peer_leaving = true;
                 }
             }
             rte_pktmbuf_free(pkts[i]);
         }
-        if (acked) {
+        // The peer's acknowledgment goes only after this end's departure (one ring, in order): whoever
+        // has its acknowledgment first has then seen the other's departure, and sent or owes its
+        // acknowledgment, so neither leaves while the other still waits on the rings. Retried until
+        // the ring takes it.
+        if (sent && owe_ack && send_link_frame(detail::depart_kind_ack, owed_nonce)) owe_ack = false;
+        if (acked && !owe_ack) {
             DEMI_LOG(info, "catnip", "port %u: the memif peer acknowledged this end's departure in %.2f ms%s", port_, ms(),
                      peer_leaving ? " (it is leaving too)" : "");
             return;
@@ -337,8 +353,9 @@ void dpdk_device::depart() noexcept {
         if (got == 0) std::this_thread::sleep_for(std::chrono::microseconds(20));
     }
     DEMI_LOG(info, "catnip", "port %u: %s in %lld ms (not a Demi process?): leaving anyway", port_,
-             sent ? "no acknowledgment of this end's departure from the memif peer"
-                  : "the departure frame found no room in the TX ring or no mbuf",
+             !sent    ? "the departure frame found no room in the TX ring or no mbuf"
+             : !acked ? "no acknowledgment of this end's departure from the memif peer"
+                      : "the peer's departure could not be acknowledged (TX ring full or no mbuf)",
              static_cast<long long>(depart_wait.count()));
 }
 

@@ -33,15 +33,21 @@
 //   departure frame (EtherType 0x88B6, IEEE 802 local experimental 2: "DEMI", kind 1, a nonce) and
 //   waits up to depart_wait for the peer's acknowledgment (kind 2, the same nonce), polling RX (which
 //   gives a memif server's TX its slots back) and retrying a send the TX ring refused. When both ends
-//   leave at once, each acknowledges the other's departure and still waits for its own.
+//   leave at once, each acknowledges the other's departure (only after its own departure frame went,
+//   retried until the ring takes it) and still waits for its own. A departed device stays parked.
+//   The exit handler leaves alone a port a libOS instance still holds (its thread may be polling).
 // - A device that receives a departure acknowledges it, then parks: receive() and transmit() return
-//   0 without calling the PMD until the link has been seen down and then up again (a new peer, fresh
-//   rings), or park_limit passes without the link going down (logged). Departure frames never reach
-//   the stack. Peers that are not Demi (testpmd) ignore or echo the frame (an echo carries this end's
-//   own nonce and is ignored); the leaving end then waits depart_wait and goes anyway.
-// A peer that dies without exiting (SIGKILL) still disconnects unannounced: that race is memif's.
+//   0 without a burst (only the link state is read) until the link has been seen down and then up
+//   again (a new peer, fresh rings), or park_limit passes without the link going down (logged; also
+//   the bound when a reconnect falls between two polls). Departure frames never reach the stack.
+//   Peers that are not Demi (testpmd) ignore or echo the frame (an echo carries this end's own nonce
+//   and is ignored); the leaving end then waits depart_wait and goes anyway.
+// A peer that dies without exiting (SIGKILL) still disconnects unannounced: that race is memif's. The
+// frame is broadcast: a forwarder between two memif links (testpmd io mode) would carry one end's
+// departure to the far link, whose Demi end would park for park_limit.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -86,8 +92,12 @@ public:
     /// its acknowledgment, after which the peer no longer touches the shared rings. Once per device;
     /// nothing on other PMDs, on a link that is down, or when the peer left first.
     void depart() noexcept;
-    /// RX and TX paused: the memif peer announced its departure and its link has not come back.
+    /// RX and TX paused: the memif peer announced its departure and its link has not come back, or
+    /// this end departed.
     [[nodiscard]] bool parked() const noexcept { return park_ != park_state::none; }
+    /// A libOS instance holds the port (catnip's port lease); the exit handler then leaves it alone.
+    void set_leased(bool on) noexcept { leased_.store(on, std::memory_order_relaxed); }
+    [[nodiscard]] bool leased() const noexcept { return leased_.load(std::memory_order_relaxed); }
 
     size_t transmit(std::span<buffer> frames) noexcept override;
     size_t receive(std::span<buffer> out) noexcept override;
@@ -111,7 +121,9 @@ public:
     static constexpr std::chrono::seconds park_limit{30};
 
 private:
-    enum class park_state : std::uint8_t { none, until_down, until_up };
+    // until_down, until_up: the peer announced its departure; departed: this end announced its own
+    // (depart()), and the rings are no longer touched.
+    enum class park_state : std::uint8_t { none, until_down, until_up, departed };
 
     dpdk_device(std::uint16_t port, mbuf_pool &pool, wire::ethernet_address mac, std::size_t mtu,
                 phy::checksum_caps caps, bool memif) noexcept
@@ -129,7 +141,7 @@ private:
     std::size_t mtu_;
     phy::checksum_caps caps_;
     bool memif_;
-    bool departed_ = false;
+    std::atomic<bool> leased_{false};
     park_state park_ = park_state::none;
     std::chrono::steady_clock::time_point parked_at_{};
     std::uint32_t nonce_ = 0; // of this end's departure (0: none sent)
