@@ -98,13 +98,8 @@ void host::poll(time_point now) {
     // Every connection with something to do sends what it has; a connection that reached CLOSED is
     // reaped after its last dispatch (which may carry the RST of an abort, RFC 9293 §3.10.5).
     poll_now_ = now;
-    if (!tx_backlog_.empty()) { // what the device pushed back last time goes first
-        const std::size_t before = tx_backlog_.size();
-        flush_tx();
-        if (tx_backlog_.size() < before) tx_progress_at_ = now;
-    } else {
-        tx_progress_at_ = now;
-    }
+    if (tx_backlog_.empty()) tx_progress_at_ = now; // nothing pushed back: the device keeps up
+    else flush_tx();                                // what the device pushed back last time goes first
     while (!timers_.empty() && timers_.front().at_ <= now) {
         const timer_entry t = timers_.front();
         std::pop_heap(timers_.begin(), timers_.end(), std::greater<>{});
@@ -245,7 +240,7 @@ void host::take_frame(buffer &&f) {
 
 void host::transmit_batch() {
     const std::size_t n = tx_batch_.size();
-    const std::size_t taken = dev_.transmit(tx_batch_);
+    const std::size_t taken = dev_.transmit(tx_batch_); // (no backlog here: poll() counts that as progress)
     for (std::size_t i = taken; i < n; ++i) {
         if (tx_backlog_.size() >= cfg_.max_tx_backlog_) {
             ++stats_.tx_backlog_drops_;
@@ -262,6 +257,7 @@ void host::flush_tx() {
         const std::size_t n = std::min<std::size_t>(tx_backlog_.size(), tx_batch_max);
         for (std::size_t i = 0; i < n; ++i) tx_scratch_.push_back(std::move(tx_backlog_[i]));
         const std::size_t taken = dev_.transmit(tx_scratch_);
+        if (taken != 0) tx_progress_at_ = poll_now_;
         // Frames the device left with us go back to the front, in order.
         for (std::size_t i = 0; i < n; ++i) tx_backlog_.pop_front();
         for (std::size_t i = n; i > taken; --i) tx_backlog_.push_front(std::move(tx_scratch_[i - 1]));

@@ -249,8 +249,9 @@ private:
     /// them number tx_backlog_pause_ or more. Inline for the common case: nothing waits.
     bool may_dispatch() { return (tx_backlog_.empty() && iface_.tx_idle()) || may_dispatch_waiting(); }
     bool may_dispatch_waiting();
-    /// A device that took no frame for this long is stalled: back-pressure does not hold TCP then.
-    static constexpr duration tx_stall_limit = std::chrono::milliseconds(10);
+    /// A device that took no frame for this long is stalled (a dead link, not a slow receiver, which
+    /// can leave a memif ring full for tens of ms): back-pressure does not hold TCP then.
+    static constexpr duration tx_stall_limit = std::chrono::seconds(1);
     /// poll() stops at dispatching_[k]: the rest wait for a later round.
     void pause_dispatch(std::size_t k);
     /// A frame from the interface's queue: to tx_batch_ (sent when full), or behind the backlog.
@@ -285,7 +286,7 @@ private:
     std::vector<std::uint32_t> dispatched_; // since the last take_dispatched()
     std::uint32_t resume_at_ = 0;           // the first connection back-pressure left undispatched (0: none)
     time_point poll_now_{};                 // the time of the last poll()
-    time_point tx_progress_at_{};           // the last poll() at which the device pushed nothing back or took some
+    time_point tx_progress_at_{};           // when the device last took a frame or had nothing pushed back (poll times)
     // The last connection a segment or a user call found: most traffic hits one connection many times in
     // a row. Reset whenever an entry leaves conns_ or by_tuple_.
     conn_entry *last_rx_ = nullptr;
