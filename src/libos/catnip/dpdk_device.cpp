@@ -352,9 +352,9 @@ void dpdk_device::depart() noexcept {
         }
         if (got == 0) std::this_thread::sleep_for(std::chrono::microseconds(20));
     }
-    DEMI_LOG(info, "catnip", "port %u: %s in %lld ms (not a Demi process?): leaving anyway", port_,
+    DEMI_LOG(info, "catnip", "port %u: %s in %lld ms: leaving anyway", port_,
              !sent    ? "the departure frame found no room in the TX ring or no mbuf"
-             : !acked ? "no acknowledgment of this end's departure from the memif peer"
+             : !acked ? "no acknowledgment of this end's departure from the memif peer (not a Demi process?)"
                       : "the peer's departure could not be acknowledged (TX ring full or no mbuf)",
              static_cast<long long>(depart_wait.count()));
 }

@@ -28,7 +28,7 @@
 // Leaving a memif link. When one end of a memif pair goes away, the other end's EAL interrupt thread
 // runs memif's disconnect, which unmaps the shared rings with no synchronisation with the lcore: an
 // rte_eth_rx_burst (or tx) already past memif's "connected" check then reads unmapped memory
-// (SIGSEGV; seen here about once in 20 exits of a peer). So a Demi end of a memif link says goodbye:
+// (SIGSEGV; seen here in 2 of 70 exits of a peer). So a Demi end of a memif link says goodbye:
 // - depart(), at process exit (the port is never closed: catnip.cpp) and in the destructor, sends a
 //   departure frame (EtherType 0x88B6, IEEE 802 local experimental 2: "DEMI", kind 1, a nonce) and
 //   waits up to depart_wait for the peer's acknowledgment (kind 2, the same nonce), polling RX (which
