@@ -33,8 +33,8 @@ namespace {
 
 using namespace demi;
 
-const steady_clock_source &clock_source() {
-    static const steady_clock_source c;
+const machine_clock_source &clock_source() {
+    static const machine_clock_source c; // the clock the libOSes read
     return c;
 }
 

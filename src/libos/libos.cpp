@@ -63,8 +63,8 @@ std::string available_names() {
     return s;
 }
 
-const steady_clock_source &machine_clock() noexcept {
-    static const steady_clock_source clock; // stateless
+const machine_clock_source &machine_clock() noexcept {
+    static const machine_clock_source clock; // shared by every runtime of the process
     return clock;
 }
 

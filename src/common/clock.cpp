@@ -1,0 +1,86 @@
+// The machine clock over the TSC (clock.hpp): the eligibility check and the calibration.
+#include "common/clock.hpp"
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+namespace demi {
+namespace {
+
+int64_t steady_ns() noexcept { return std::chrono::steady_clock::now().time_since_epoch().count(); }
+
+// The kernel keeps time with the TSC only when it found it invariant and in step on every CPU.
+bool kernel_keeps_time_with_tsc() noexcept {
+#if defined(__x86_64__)
+    std::FILE *f = std::fopen("/sys/devices/system/clocksource/clocksource0/current_clocksource", "re");
+    if (f == nullptr) return false;
+    char name[32] = {};
+    const bool read = std::fgets(name, sizeof name, f) != nullptr;
+    std::fclose(f);
+    return read && std::strcmp(name, "tsc\n") == 0;
+#else
+    return false;
+#endif
+}
+
+// A TSC reading and a steady-clock reading taken together: the TSC halfway through the steady
+// clock's read, and how many ticks that read took (the pair's uncertainty).
+struct pair_reading {
+    uint64_t tsc;
+    int64_t ns;
+    uint64_t spread;
+};
+
+template <class ReadTsc> pair_reading read_pair(ReadTsc read_tsc) noexcept {
+    const uint64_t a = read_tsc();
+    const int64_t ns = steady_ns();
+    const uint64_t b = read_tsc();
+    return {a + (b - a) / 2, ns, b - a};
+}
+
+} // namespace
+
+machine_clock_source::machine_clock_source() noexcept {
+    const char *want = std::getenv("DEMI_CLOCK");
+    if (want != nullptr && std::strcmp(want, "steady") == 0) return;
+    if (!kernel_keeps_time_with_tsc()) return;
+    // The tightest of a few pairs: a pair the thread was interrupted in is far wider.
+    pair_reading best = read_pair(read_tsc);
+    for (int i = 0; i < 4; ++i)
+        if (pair_reading p = read_pair(read_tsc); p.spread < best.spread) best = p;
+    anchor_tsc_ = best.tsc;
+    anchor_ns_ = best.ns;
+    eligible_.store(true, std::memory_order_relaxed);
+}
+
+time_point machine_clock_source::calibrating_now() const noexcept {
+    if (!eligible_.load(std::memory_order_relaxed)) return time_point(duration(steady_ns()));
+    const pair_reading p = read_pair(read_tsc);
+    const int64_t elapsed_ns = p.ns - anchor_ns_;
+    // Over the span, a pair's spread of up to ~1 us (a read in a VM takes ~25 ns; far more means the
+    // thread was interrupted) puts the rate within ~0.01%; such a pair is skipped for the next.
+    constexpr uint64_t max_spread_ticks = 20000;
+    if (elapsed_ns < calibration_span.count() || p.spread > max_spread_ticks || p.tsc <= anchor_tsc_ ||
+        claimed_.exchange(true, std::memory_order_acq_rel))
+        return time_point(duration(p.ns));
+    const uint64_t ticks = p.tsc - anchor_tsc_;
+    const auto mult = static_cast<uint64_t>((static_cast<unsigned __int128>(elapsed_ns) << 32) / ticks);
+    // A rate outside 0.05-20 GHz is no TSC to trust: stay on the steady clock.
+    constexpr uint64_t one = uint64_t{1} << 32;
+    if (mult < one / 20 || mult > one * 20) {
+        eligible_.store(false, std::memory_order_relaxed);
+        return time_point(duration(p.ns));
+    }
+    base_tsc_ = p.tsc;
+    base_ns_ = p.ns;
+    mult_ = mult;
+    calibrated_.store(true, std::memory_order_release);
+    return time_point(duration(p.ns));
+}
+
+double machine_clock_source::ns_per_tick() const noexcept {
+    return uses_tsc() ? static_cast<double>(mult_) / static_cast<double>(uint64_t{1} << 32) : 0.0;
+}
+
+} // namespace demi
