@@ -111,6 +111,7 @@ struct options {
     bool timeout_given_ = false;
     int ready_fd_ = -1; // internal: the pingpong parent reads the server's port from this fd
     bool verbose_ = false;
+    std::string samples_path_; // client/pingpong: every measured round trip, in order, goes here
 };
 
 constexpr std::size_t max_udp_payload = 65507;
@@ -144,6 +145,8 @@ void print_usage(std::FILE *out) {
                "  --cpu N        pin this process to CPU N\n"
                "  --timeout S    give up after S seconds (default 60; server: run until killed unless given)\n"
                "  --verbose      print per-round results\n"
+               "  --samples FILE write every measured round trip (ns, in the order measured; one per line,\n"
+               "                 prefixed by the run's name) to FILE, for tail and periodicity analysis\n"
                "\n"
                "Output ends with machine-readable lines: RESULT key=value ...\n",
                out);
@@ -229,6 +232,8 @@ options parse_args(int argc, char **argv) {
             o.pin_ = true;
         } else if (a == "--verbose" || a == "-v") {
             o.verbose_ = true;
+        } else if (a == "--samples") {
+            o.samples_path_ = value();
         } else if (a == "--help" || a == "-h") {
             print_usage(stdout);
             std::exit(0);
@@ -1445,7 +1450,19 @@ void init_demi(int argc, char **argv) {
     if (rc != 0) fail("demi_init failed for LIBOS=%s: %s (errno %d)", libos_name(), errno_name(rc), rc);
 }
 
+// Writes the runs' round trips, unsorted (summarize sorts them), as "name ns" lines.
+void write_samples(const options &o, const std::vector<run_result> &runs) {
+    if (o.samples_path_.empty()) return;
+    std::FILE *f = std::fopen(o.samples_path_.c_str(), "w");
+    if (f == nullptr) fail("--samples %s: %s", o.samples_path_.c_str(), std::strerror(errno));
+    for (const auto &r : runs)
+        for (auto v : r.rtt_ns_)
+            std::fprintf(f, "%s %llu\n", r.name_.c_str(), static_cast<unsigned long long>(v));
+    if (std::fclose(f) != 0) fail("--samples %s: %s", o.samples_path_.c_str(), std::strerror(errno));
+}
+
 void report(const options &o, std::vector<run_result> &runs) {
+    write_samples(o, runs);
     std::vector<summary> sums;
     for (auto &r : runs)
         sums.push_back(summarize(r, o.size_));
