@@ -56,15 +56,22 @@ machine_clock_source::machine_clock_source() noexcept {
 
 time_point machine_clock_source::calibrating_now() const noexcept {
     if (!eligible_.load(std::memory_order_relaxed)) return time_point(duration(steady_ns()));
-    const pair_reading p = read_pair(read_tsc);
-    const int64_t elapsed_ns = p.ns - anchor_ns_;
-    // Over the span, a pair's spread of up to ~1 us (a read in a VM takes ~25 ns; far more means the
-    // thread was interrupted) puts the rate within ~0.01%; such a pair is skipped for the next.
-    constexpr uint64_t max_spread_ticks = 20000;
-    if (elapsed_ns < calibration_span.count() || p.spread > max_spread_ticks || p.tsc <= anchor_tsc_ ||
-        claimed_.exchange(true, std::memory_order_acq_rel))
+    const int64_t ns = steady_ns();
+    if (ns - anchor_ns_ < calibration_span.count() || claimed_.exchange(true, std::memory_order_acq_rel))
+        return time_point(duration(ns));
+    // This reading measures the rate: the tightest of a few pairs, as for the anchor. A read takes
+    // ~25 ns in a VM (~60 ticks); with both ends that tight the rate is within a few ppm. A thread
+    // interrupted in every pair leaves the measurement to a later reading.
+    pair_reading p = read_pair(read_tsc);
+    for (int i = 0; i < 4; ++i)
+        if (pair_reading q = read_pair(read_tsc); q.spread < p.spread) p = q;
+    constexpr uint64_t max_spread_ticks = 2000;
+    if (p.spread > max_spread_ticks || p.tsc <= anchor_tsc_) {
+        claimed_.store(false, std::memory_order_release);
         return time_point(duration(p.ns));
+    }
     const uint64_t ticks = p.tsc - anchor_tsc_;
+    const auto elapsed_ns = static_cast<uint64_t>(p.ns - anchor_ns_);
     const auto mult = static_cast<uint64_t>((static_cast<unsigned __int128>(elapsed_ns) << 32) / ticks);
     // A rate outside 0.05-20 GHz is no TSC to trust: stay on the steady clock.
     constexpr uint64_t one = uint64_t{1} << 32;
@@ -72,8 +79,11 @@ time_point machine_clock_source::calibrating_now() const noexcept {
         eligible_.store(false, std::memory_order_relaxed);
         return time_point(duration(p.ns));
     }
+    // The steady clock was read somewhere within the pair, up to half its spread before or after
+    // p.tsc: anchored at the latest it can have been, the TSC's time is never behind a steady
+    // reading that another thread took just before the switch (it is ahead by ~10 ns at most).
     base_tsc_ = p.tsc;
-    base_ns_ = p.ns;
+    base_ns_ = p.ns + static_cast<int64_t>((static_cast<unsigned __int128>(p.spread / 2 + 1) * mult) >> 32);
     mult_ = mult;
     calibrated_.store(true, std::memory_order_release);
     return time_point(duration(p.ns));
