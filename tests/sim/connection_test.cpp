@@ -7,6 +7,7 @@
 
 #include "memory/heap.hpp"
 #include "net/sim/bulk.hpp"
+#include "net/phy/queue_device.hpp"
 #include "net/sim/simulator.hpp"
 #include "seed.hpp"
 
@@ -39,6 +40,16 @@ buffer pattern(std::uint64_t seed, std::uint64_t offset, std::size_t n) {
 state state_of(net::host &h, net::conn_id c) {
     const auto *k = h.connection(c);
     return k == nullptr ? state::closed : k->current_state();
+}
+
+TEST(frame_tap, says_when_the_links_peer_has_left) {
+    // The exit drain ends once the link's far end has gone; a tapped device must still say so.
+    manual_clock clock;
+    phy::queue_device dev(wire::ethernet_address{0x02, 0, 0, 0, 0, 0x01});
+    frame_tap tap(dev, clock);
+    EXPECT_FALSE(tap.peer_gone());
+    dev.peer_gone_ = true;
+    EXPECT_TRUE(tap.peer_gone());
 }
 
 TEST(connection, simultaneous_open_and_close) {

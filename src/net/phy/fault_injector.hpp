@@ -69,6 +69,7 @@ public:
     [[nodiscard]] wire::ethernet_address mac() const noexcept override { return inner_.mac(); }
     [[nodiscard]] size_t mtu() const noexcept override { return inner_.mtu(); }
     [[nodiscard]] checksum_caps caps() const noexcept override { return inner_.caps(); }
+    [[nodiscard]] bool peer_gone() const noexcept override { return inner_.peer_gone(); }
 
     /// Releases held frames that are due and offers the transmit backlog to the inner device.
     void flush() noexcept;

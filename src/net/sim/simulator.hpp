@@ -41,6 +41,7 @@ public:
     [[nodiscard]] wire::ethernet_address mac() const noexcept override { return inner_.mac(); }
     [[nodiscard]] size_t mtu() const noexcept override { return inner_.mtu(); }
     [[nodiscard]] phy::checksum_caps caps() const noexcept override { return inner_.caps(); }
+    [[nodiscard]] bool peer_gone() const noexcept override { return inner_.peer_gone(); }
 
     [[nodiscard]] std::uint64_t hash() const noexcept { return hash_; }
     [[nodiscard]] std::uint64_t frames() const noexcept { return frames_; }

@@ -73,6 +73,17 @@ TEST(FaultInjector, NoFaultsPassesFramesThroughUntouched) {
     EXPECT_FALSE(fi.next_event().has_value());
 }
 
+TEST(FaultInjector, SaysWhenTheLinksPeerHasLeft) {
+    // The exit drain stops waiting for ACKs once the link's far end has gone: a wrapped device
+    // must still say so.
+    manual_clock clock;
+    fake_device inner;
+    fault_injector fi(inner, clock, 1, all_faults(0.5));
+    EXPECT_FALSE(fi.peer_gone());
+    inner.gone = true;
+    EXPECT_TRUE(fi.peer_gone());
+}
+
 TEST(FaultInjector, SameSeedSameDecisions) {
     const auto params = all_faults(0.2);
     fault_stats s1, s2, s3;

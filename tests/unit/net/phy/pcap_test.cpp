@@ -83,6 +83,17 @@ TEST(Pcap, BytesExactForKnownFrames) {
     EXPECT_EQ(read_file(tmp.path), expected);
 }
 
+TEST(Pcap, SaysWhenTheLinksPeerHasLeft) {
+    temp_path tmp("gone.pcap");
+    manual_clock clock;
+    fake_device inner;
+    auto w = pcap_writer::open(inner, clock, tmp.path.c_str());
+    ASSERT_TRUE(w);
+    EXPECT_FALSE((*w)->peer_gone());
+    inner.gone = true;
+    EXPECT_TRUE((*w)->peer_gone());
+}
+
 TEST(Pcap, RecordsOnlyTheFramesTheDeviceTook) {
     temp_path tmp("taken.pcap");
     manual_clock clock;

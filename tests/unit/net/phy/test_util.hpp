@@ -51,7 +51,9 @@ public:
     [[nodiscard]] wire::ethernet_address mac() const noexcept override { return mac_a; }
     [[nodiscard]] size_t mtu() const noexcept override { return 1500; }
     [[nodiscard]] checksum_caps caps() const noexcept override { return {}; }
+    [[nodiscard]] bool peer_gone() const noexcept override { return gone; }
 
+    bool gone = false; // what peer_gone() says
     size_t accept_limit = SIZE_MAX;
     size_t transmit_calls = 0;
     std::vector<buffer> sent;
