@@ -127,16 +127,16 @@ result<void> socket::setsockopt(rt::runtime &rt, int level, int name, const void
             keepidle_ = std::chrono::seconds(v);
         else
             keepintvl_ = std::chrono::seconds(v);
-        options_changed(rt);
+        options_changed(rt, name == TCP_KEEPIDLE);
         return ok();
     }
     v = v != 0 ? 1 : 0;
     if (level == IPPROTO_TCP) {
         nodelay_ = v;
-        options_changed(rt);
+        options_changed(rt, false);
     } else if (name == SO_KEEPALIVE) {
         keepalive_ = v;
-        options_changed(rt);
+        options_changed(rt, false);
     } else {
         reuseaddr_ = v;
     }
@@ -204,18 +204,19 @@ tcp_socket::~tcp_socket() {
     be_->remove(this);
 }
 
-void tcp_socket::options_changed(rt::runtime &rt) {
-    apply_options(rt.sched().now());
+void tcp_socket::options_changed(rt::runtime &rt, bool keepidle_set) {
+    apply_options(rt.sched().now(), keepidle_set);
 }
 
-void tcp_socket::apply_options(time_point now) {
+void tcp_socket::apply_options(time_point now, bool keepidle_set) {
     if (!conn_) return;
     const net::tcp_conn_options o{.nodelay_ = nodelay_ != 0,
                                   .keepalive_ = keepalive_ != 0,
                                   .keepalive_idle_ = keepidle_,
                                   .keepalive_interval_ = keepintvl_,
                                   .keepalive_probes_ = static_cast<unsigned>(keepcnt_),
-                                  .syn_retries_ = static_cast<unsigned>(syncnt_)};
+                                  .syn_retries_ = static_cast<unsigned>(syncnt_),
+                                  .keepalive_idle_set_ = keepidle_set};
     (void)be_->host().tcp_set_options(*conn_, now, o);
 }
 

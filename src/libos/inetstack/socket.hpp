@@ -28,8 +28,9 @@ public:
 
 protected:
     /// After setsockopt changed an option of the connection (TCP_NODELAY, SO_KEEPALIVE, TCP_KEEP*,
-    /// TCP_SYNCNT): a connecting or connected TCP socket applies them.
-    virtual void options_changed(rt::runtime &) {}
+    /// TCP_SYNCNT): a connecting or connected TCP socket applies them. `keepidle_set`: the option set
+    /// was TCP_KEEPIDLE (which restarts an armed keepalive's count even at the same value).
+    virtual void options_changed(rt::runtime &, bool keepidle_set) { (void)keepidle_set; }
     /// One pop attempt: false when there is nothing to say yet (c filled otherwise).
     virtual bool try_recv(completion &c) = 0;
     /// Pops are served in order: at once when none waits and the stack has something to say, else
@@ -81,9 +82,9 @@ private:
     /// One accept attempt: the new queue's completion, or nullopt (nothing yet).
     std::optional<completion> try_accept(rt::runtime &rt);
     bool try_recv(completion &c) override;
-    void options_changed(rt::runtime &rt) override;
-    /// Gives the connection this socket's TCP_NODELAY and SO_KEEPALIVE.
-    void apply_options(time_point now);
+    void options_changed(rt::runtime &rt, bool keepidle_set) override;
+    /// Gives the connection this socket's TCP_NODELAY, SO_KEEPALIVE, TCP_KEEP* and TCP_SYNCNT.
+    void apply_options(time_point now, bool keepidle_set = false);
     /// One push attempt: false when the send buffer is full (*err set on a hard error).
     bool try_send(const buffer &data, int *err);
     void release() noexcept;

@@ -658,7 +658,8 @@ result<void> host::tcp_set_options(conn_id c, time_point now, const tcp_conn_opt
     conn_entry *e = find(c);
     if (e == nullptr) return demi::error(EBADF);
     e->conn_.set_nodelay(o.nodelay_);
-    e->conn_.set_keepalive_timing(o.keepalive_idle_, o.keepalive_interval_, o.keepalive_probes_, now);
+    e->conn_.set_keepalive_timing(o.keepalive_idle_, o.keepalive_interval_, o.keepalive_probes_, now,
+                                  o.keepalive_idle_set_);
     e->conn_.set_keepalive(o.keepalive_, now);
     e->conn_.set_syn_retries(o.syn_retries_);
     touch(*e); // the timers may have moved

@@ -363,11 +363,12 @@ void connection::set_keepalive(bool on, time_point now) noexcept {
         keepalive_at_.reset();
 }
 
-void connection::set_keepalive_timing(duration idle, duration interval, unsigned probes, time_point now) noexcept {
-    // As Linux's TCP_KEEPIDLE: a new idle time counts from when the peer was last heard, probing or
-    // not (at once if that is past). Only a change moves the timer: the socket layer passes the
-    // same values again after any of its options changed.
-    if (keepalive_at_ && idle != cfg_.keepalive_idle_) keepalive_at_ = std::max(now, last_heard_ + idle);
+void connection::set_keepalive_timing(duration idle, duration interval, unsigned probes, time_point now,
+                                      bool idle_set) noexcept {
+    // As Linux's TCP_KEEPIDLE: the idle time counts from when the peer was last heard, probing or
+    // not (at once if that is past). The socket layer passes the same values again after any of its
+    // options changed: those move nothing unless the idle time changed or was the option set.
+    if (keepalive_at_ && (idle_set || idle != cfg_.keepalive_idle_)) keepalive_at_ = std::max(now, last_heard_ + idle);
     cfg_.keepalive_idle_ = idle;
     cfg_.keepalive_interval_ = interval;
     cfg_.keepalive_probes_ = probes;

@@ -206,10 +206,13 @@ public:
     /// yet arms the timer when it is.
     void set_keepalive(bool on, time_point now) noexcept;
     /// TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT: the idle time before the first probe, the time between
-    /// probes, and the unanswered probes that fail the connection (ETIMEDOUT). A changed idle time
-    /// moves an armed keepalive to that long after the peer was last heard (never earlier than
-    /// `now`), as Linux does; a changed interval applies from the next probe.
-    void set_keepalive_timing(duration idle, duration interval, unsigned probes, time_point now) noexcept;
+    /// probes, and the unanswered probes that fail the connection (ETIMEDOUT). A changed idle time,
+    /// or any idle time when `idle_set` (the application set TCP_KEEPIDLE, whatever its value), moves
+    /// an armed keepalive to that long after the peer was last heard (never earlier than `now`), as
+    /// Linux does: set while probing, the next probe goes at once. A changed interval applies from
+    /// the next probe.
+    void set_keepalive_timing(duration idle, duration interval, unsigned probes, time_point now,
+                              bool idle_set = false) noexcept;
     /// TCP_SYNCNT: retransmissions of the SYN before an active open fails with ETIMEDOUT; read at each
     /// retransmission timeout, so a change while opening counts the retransmissions made.
     void set_syn_retries(unsigned n) noexcept { cfg_.syn_retries_ = n; }

@@ -764,6 +764,35 @@ TEST_F(inetstack, tcp_keepidle_keepintvl_keepcnt_time_out_a_connection_whose_pee
     EXPECT_EQ(probes[0].len, 0u);
 }
 
+TEST_F(inetstack, tcp_keepidle_set_again_while_probing_sends_the_next_probe_at_once) {
+    const pair p = connect_pair(7013);
+    // Keepalive after 1 s of silence, probes 30 s apart.
+    int one = 1, thirty = 30;
+    ASSERT_TRUE(a_->q(p.client).setsockopt(*a_->rt, IPPROTO_TCP, TCP_KEEPINTVL, &thirty, sizeof thirty).has_value());
+    ASSERT_TRUE(a_->q(p.client).setsockopt(*a_->rt, IPPROTO_TCP, TCP_KEEPIDLE, &one, sizeof one).has_value());
+    ASSERT_TRUE(a_->q(p.client).setsockopt(*a_->rt, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one).has_value());
+    // The server is not polled: the probes stay in its receive queue, unanswered.
+    const size_t before = dev_b_->rx_.size();
+    auto probes = [&] {
+        return tcp_segments({dev_b_->rx_.begin() + static_cast<std::ptrdiff_t>(before), dev_b_->rx_.end()}).size();
+    };
+    const auto start = std::chrono::steady_clock::now();
+    while (probes() == 0 && std::chrono::steady_clock::now() < start + 5s) a_->poll();
+    ASSERT_EQ(probes(), 1u) << "no keepalive probe after 5 s";
+    // TCP_KEEPIDLE 1 again, as on Linux: the peer was last heard more than 1 s ago, so the next probe
+    // goes at once instead of 30 s later. Without the set, nothing more within the same time.
+    ASSERT_TRUE(a_->q(p.client).setsockopt(*a_->rt, IPPROTO_TCP, TCP_KEEPIDLE, &one, sizeof one).has_value());
+    const auto set_at = std::chrono::steady_clock::now();
+    while (probes() < 2 && std::chrono::steady_clock::now() < set_at + 500ms) a_->poll();
+    EXPECT_EQ(probes(), 2u);
+    EXPECT_LT(std::chrono::steady_clock::now() - set_at, 100ms);
+    // Another option set (TCP_NODELAY) passes the same idle time again, and moves nothing.
+    ASSERT_TRUE(a_->q(p.client).setsockopt(*a_->rt, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one).has_value());
+    const auto nodelay_at = std::chrono::steady_clock::now();
+    while (std::chrono::steady_clock::now() < nodelay_at + 200ms) a_->poll();
+    EXPECT_EQ(probes(), 2u);
+}
+
 TEST_F(inetstack, tcp_syncnt_bounds_the_syn_retransmissions_before_connect_times_out) {
     // The listener's TCP_SYNCNT is inherited by what it accepts; the exchange also resolves ARP, so
     // the client's SYNs below reach the server's device.

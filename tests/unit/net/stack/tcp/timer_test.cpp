@@ -252,8 +252,8 @@ TEST_F(keepalive, timing_changed_while_idle_and_while_probing) {
     EXPECT_EQ(conn_->poll_at(), now_ + 1s);
     advance(1s);
     expect(f::ack, S - 1, R);
-    // Probing: the same idle time again moves nothing; the new interval and count apply from the
-    // next probe on.
+    // Probing: the same idle time passed again with another option moves nothing; the new interval
+    // and count apply from the next probe on.
     conn_->set_keepalive_timing(5s, 5s, 2, now_);
     EXPECT_EQ(conn_->poll_at(), now_ + 1s);
     advance(1s);
@@ -262,6 +262,26 @@ TEST_F(keepalive, timing_changed_while_idle_and_while_probing) {
     expect_nothing();
     advance(1s);
     EXPECT_EQ(conn_->error(), ETIMEDOUT); // two unanswered probes
+}
+
+TEST_F(keepalive, tcp_keepidle_set_to_the_same_value_while_probing_probes_at_once) {
+    keepalive_config(10s, 5s, 5);
+    established();
+    advance(10s);
+    expect(f::ack, S - 1, R); // the first probe; the next is due in 5 s
+    advance(2s);
+    EXPECT_EQ(conn_->poll_at(), now_ + 3s);
+    // TCP_KEEPIDLE 10 again: as on Linux, the idle time counts from when the peer was last heard,
+    // 12 s ago, so the next probe goes at once.
+    conn_->set_keepalive_timing(10s, 5s, 5, now_, true);
+    EXPECT_EQ(conn_->poll_at(), now_);
+    advance(0s);
+    expect(f::ack, S - 1, R);
+    // While idle (not yet probing) the same value lands where the timer already was.
+    send(seg(f::ack, R, S));
+    advance(4s);
+    conn_->set_keepalive_timing(10s, 5s, 5, now_, true);
+    EXPECT_EQ(conn_->poll_at(), now_ + 6s);
 }
 
 TEST_F(keepalive, a_shorter_idle_time_after_a_long_silence_probes_at_once) {
