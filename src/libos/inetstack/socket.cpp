@@ -205,6 +205,7 @@ tcp_socket::~tcp_socket() {
 }
 
 void tcp_socket::options_changed(rt::runtime &rt, bool keepidle_set) {
+    if (listener_) (void)be_->host().tcp_listen_set_syn_retries(*listener_, static_cast<unsigned>(syncnt_));
     apply_options(rt.sched().now(), keepidle_set);
 }
 
@@ -312,6 +313,7 @@ result<void> tcp_socket::listen(rt::runtime &, int backlog) {
     if (!l) return l.err();
     listener_ = *l;
     role_ = role::listening;
+    (void)be_->host().tcp_listen_set_syn_retries(*listener_, static_cast<unsigned>(syncnt_));
     return ok();
 }
 

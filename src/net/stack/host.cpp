@@ -557,6 +557,16 @@ result<conn_id> host::tcp_accept(listener_id l) {
     return demi::error(EAGAIN);
 }
 
+result<void> host::tcp_listen_set_syn_retries(listener_id l, unsigned n) {
+    auto it = listeners_.find(static_cast<std::uint32_t>(l));
+    if (it == listeners_.end()) return demi::error(EBADF);
+    it->second.lst_.set_syn_retries(n);
+    for (const conn_id c : it->second.pending_)
+        if (conn_entry *e = find(c); e != nullptr && e->conn_.current_state() == tcp::state::syn_received)
+            e->conn_.set_syn_retries(n); // read at its next retransmission timeout
+    return ok();
+}
+
 result<void> host::tcp_unlisten(listener_id l) {
     auto it = listeners_.find(static_cast<std::uint32_t>(l));
     if (it == listeners_.end()) return demi::error(EBADF);

@@ -136,6 +136,10 @@ public:
     result<conn_id> tcp_accept(listener_id l);
     /// Stops listening; connections not yet accepted are aborted.
     result<void> tcp_unlisten(listener_id l);
+    /// TCP_SYNCNT on a listener: the SYN-ACK retransmissions before a connection it made (in
+    /// SYN-RECEIVED) is given up, for those it makes and those still waiting for their handshake's
+    /// ACK. EBADF for a bad id.
+    result<void> tcp_listen_set_syn_retries(listener_id l, unsigned n);
     /// Active open to `addr`:`port` from `local_port` (0: a random free ephemeral port, RFC 6056 §3.3.1).
     /// EADDRINUSE if the 4-tuple is taken, EADDRNOTAVAIL when no ephemeral port is free.
     result<conn_id> tcp_connect(time_point now, ipv4_address addr, std::uint16_t port, std::uint16_t local_port = 0);

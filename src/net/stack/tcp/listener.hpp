@@ -47,6 +47,9 @@ public:
         if (queued_ > 0) --queued_;
     }
 
+    /// TCP_SYNCNT on the listening socket: the SYN-ACK retransmissions of the connections it makes
+    /// from now on (as Linux uses the listener's value for them).
+    void set_syn_retries(unsigned n) noexcept { cfg_.syn_retries_ = n; }
     [[nodiscard]] const endpoint &local() const noexcept { return local_; }
     [[nodiscard]] std::size_t backlog() const noexcept { return backlog_; }
     [[nodiscard]] std::size_t queued() const noexcept { return queued_; }

@@ -214,6 +214,7 @@ protected:
 struct segment_seen {
     uint8_t flags;
     size_t len;
+    uint16_t dst_port;
 };
 std::vector<segment_seen> tcp_segments(const std::deque<buffer> &frames) {
     std::vector<segment_seen> out;
@@ -224,7 +225,7 @@ std::vector<segment_seen> tcp_segments(const std::deque<buffer> &frames) {
         if (!ip || ip->protocol_raw() != 6) continue;
         auto tcp = wire::tcp_view::check(ip->payload());
         if (!tcp) continue;
-        out.push_back({tcp->flags(), tcp->payload().size()});
+        out.push_back({tcp->flags(), tcp->payload().size(), tcp->dst_port()});
     }
     return out;
 }
@@ -834,6 +835,46 @@ TEST_F(inetstack, tcp_syncnt_bounds_the_syn_retransmissions_before_connect_times
     auto segs = tcp_segments({dev_b_->rx_.begin() + static_cast<std::ptrdiff_t>(before), dev_b_->rx_.end()});
     ASSERT_EQ(segs.size(), 2u);
     for (const auto &sg : segs) EXPECT_EQ(sg.flags, wire::tcp_flag::syn);
+}
+
+TEST_F(inetstack, tcp_syncnt_on_a_listener_bounds_its_syn_ack_retransmissions) {
+    // As on Linux, a listener's TCP_SYNCNT is the SYN-ACK retransmissions of its half-open
+    // connections: set to 1, a SYN-ACK that is never acknowledged goes at once and again after 1 s,
+    // and the connection is given up when the doubled RTO (2 s) runs out. Two handshakes: one already
+    // half-open when the option is set (6 retries before), one begun after.
+    const pair p = connect_pair(7022); // also resolves ARP both ways
+    int one = 1;
+    size_t before = 0; // frames b_ sent a_ before the two handshakes
+    int early = a_->socket(SOCK_STREAM), late = a_->socket(SOCK_STREAM);
+    ASSERT_TRUE(a_->q(early).bind(*a_->rt, address("0.0.0.0", 40001)).has_value());
+    ASSERT_TRUE(a_->q(late).bind(*a_->rt, address("0.0.0.0", 40002)).has_value());
+    auto syn_acks = [&](uint16_t port) {
+        size_t n = 0;
+        for (const auto &sg : tcp_segments({dev_a_->rx_.begin() + static_cast<std::ptrdiff_t>(before), dev_a_->rx_.end()}))
+            if (sg.dst_port == port && sg.flags == (wire::tcp_flag::syn | wire::tcp_flag::ack)) ++n;
+        return n;
+    };
+    // The client is polled only to send its two SYNs, before anything comes back: the SYN-ACKs stay
+    // in its receive queue, unanswered. The second SYN is held back until the option is set.
+    const size_t at_b = dev_b_->rx_.size();
+    ASSERT_TRUE(a_->connect(early, address("10.0.0.2", 7022)).has_value());
+    ASSERT_TRUE(a_->connect(late, address("10.0.0.2", 7022)).has_value());
+    a_->poll();
+    before = dev_a_->rx_.size(); // a_ is not polled again: from here its receive queue only grows
+    ASSERT_EQ(dev_b_->rx_.size(), at_b + 2);
+    buffer late_syn = std::move(dev_b_->rx_.back());
+    dev_b_->rx_.pop_back();
+    b_->poll();
+    ASSERT_EQ(syn_acks(40001), 1u);
+    ASSERT_TRUE(b_->q(p.listener).setsockopt(*b_->rt, IPPROTO_TCP, TCP_SYNCNT, &one, sizeof one).has_value());
+    dev_b_->rx_.push_back(std::move(late_syn));
+    b_->poll();
+    ASSERT_EQ(syn_acks(40002), 1u);
+    const auto start = std::chrono::steady_clock::now();
+    while (std::chrono::steady_clock::now() < start + 4500ms) b_->poll();
+    // Without the listener's value: 3 SYN-ACKs each by 3 s, a fourth at 7 s.
+    EXPECT_EQ(syn_acks(40001), 2u);
+    EXPECT_EQ(syn_acks(40002), 2u);
 }
 
 TEST_F(inetstack, many_connections) {
