@@ -238,6 +238,17 @@ TEST_F(sockets, socket_options) {
         ASSERT_TRUE(lib().getsockopt(s, IPPROTO_TCP, name, &v, &len).has_value()) << name;
         EXPECT_EQ(v, good) << name;
     }
+    // TCP_USER_TIMEOUT: milliseconds, 0 (off, the default) to INT_MAX; a negative value is EINVAL.
+    len = sizeof v;
+    ASSERT_TRUE(lib().getsockopt(s, IPPROTO_TCP, TCP_USER_TIMEOUT, &v, &len).has_value());
+    EXPECT_EQ(v, 0);
+    int uto = 5000, negative = -1;
+    ASSERT_TRUE(lib().setsockopt(s, IPPROTO_TCP, TCP_USER_TIMEOUT, &uto, sizeof uto).has_value());
+    EXPECT_EQ(lib().setsockopt(s, IPPROTO_TCP, TCP_USER_TIMEOUT, &negative, sizeof negative).code(), EINVAL);
+    len = sizeof v;
+    ASSERT_TRUE(lib().getsockopt(s, IPPROTO_TCP, TCP_USER_TIMEOUT, &v, &len).has_value());
+    EXPECT_EQ(v, 5000);
+    ASSERT_TRUE(lib().setsockopt(s, IPPROTO_TCP, TCP_USER_TIMEOUT, &zero, sizeof zero).has_value());
     EXPECT_EQ(lib().setsockopt(s, SOL_SOCKET, SO_BROADCAST, &one, sizeof one).code(), ENOTSUP);
     EXPECT_EQ(lib().setsockopt(s, IPPROTO_TCP, TCP_NODELAY, nullptr, sizeof one).code(), EINVAL);
     EXPECT_EQ(lib().setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, 2).code(), EINVAL);

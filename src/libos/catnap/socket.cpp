@@ -77,7 +77,7 @@ bool supported_option(int level, int name) {
     if (level == SOL_SOCKET) return name == SO_LINGER || name == SO_KEEPALIVE || name == SO_REUSEADDR;
     if (level == IPPROTO_TCP)
         return name == TCP_NODELAY || name == TCP_SYNCNT || name == TCP_KEEPIDLE || name == TCP_KEEPINTVL ||
-               name == TCP_KEEPCNT;
+               name == TCP_KEEPCNT || name == TCP_USER_TIMEOUT;
     return false;
 }
 // The value's size: an int, or a struct linger. Shorter buffers are EINVAL (no silent truncation).

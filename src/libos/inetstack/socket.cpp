@@ -38,7 +38,7 @@ bool supported_option(int level, int name) {
     if (level == SOL_SOCKET) return name == SO_LINGER || name == SO_KEEPALIVE || name == SO_REUSEADDR;
     if (level == IPPROTO_TCP)
         return name == TCP_NODELAY || name == TCP_SYNCNT || name == TCP_KEEPIDLE || name == TCP_KEEPINTVL ||
-               name == TCP_KEEPCNT;
+               name == TCP_KEEPCNT || name == TCP_USER_TIMEOUT;
     return false;
 }
 /// The largest value of an IPPROTO_TCP count or time in seconds, as Linux takes them (MAX_TCP_SYNCNT,
@@ -71,6 +71,9 @@ socket::socket(backend &b, rt::queue_type t) noexcept : queue(t), be_(&b) {
     keepcnt_ = static_cast<int>(stack.keepalive_probes_);
     keepidle_ = stack.keepalive_idle_;
     keepintvl_ = stack.keepalive_interval_;
+    user_timeout_ms_ = static_cast<int>(std::clamp<std::chrono::milliseconds::rep>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(stack.user_timeout_).count(), 0,
+        std::numeric_limits<int>::max()));
     linger_ = {o.linger ? 1 : 0, static_cast<int>(o.linger_seconds)};
     b.add(this);
 }
@@ -117,6 +120,12 @@ result<void> socket::setsockopt(rt::runtime &rt, int level, int name, const void
     }
     int v = 0;
     std::memcpy(&v, val, sizeof v);
+    if (level == IPPROTO_TCP && name == TCP_USER_TIMEOUT) {
+        if (v < 0) return error(EINVAL); // milliseconds, 0 (off) to INT_MAX, as Linux takes them
+        user_timeout_ms_ = v;
+        options_changed(rt, false);
+        return ok();
+    }
     if (level == IPPROTO_TCP && name != TCP_NODELAY) {
         if (v < 1 || v > option_max(name)) return error(EINVAL);
         if (name == TCP_SYNCNT)
@@ -169,6 +178,9 @@ result<void> socket::getsockopt(int level, int name, void *val, socklen_t *len) 
         case TCP_KEEPIDLE:
             v = whole_seconds(keepidle_);
             break;
+        case TCP_USER_TIMEOUT:
+            v = user_timeout_ms_;
+            break;
         default:
             v = whole_seconds(keepintvl_);
             break;
@@ -196,6 +208,7 @@ tcp_socket::tcp_socket(backend &b, net::conn_id c, const tcp_socket &from) noexc
     keepcnt_ = from.keepcnt_;
     keepidle_ = from.keepidle_;
     keepintvl_ = from.keepintvl_;
+    user_timeout_ms_ = from.user_timeout_ms_;
     linger_ = from.linger_;
 }
 
@@ -217,6 +230,7 @@ void tcp_socket::apply_options(time_point now, bool keepidle_set) {
                                   .keepalive_interval_ = keepintvl_,
                                   .keepalive_probes_ = static_cast<unsigned>(keepcnt_),
                                   .syn_retries_ = static_cast<unsigned>(syncnt_),
+                                  .user_timeout_ = std::chrono::milliseconds(user_timeout_ms_),
                                   .keepalive_idle_set_ = keepidle_set};
     (void)be_->host().tcp_set_options(*conn_, now, o);
 }

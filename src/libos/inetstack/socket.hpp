@@ -44,10 +44,11 @@ protected:
 
     backend *be_;
     // tcp_socket_options.* are the defaults. TCP_NODELAY, SO_KEEPALIVE, TCP_KEEPIDLE, TCP_KEEPINTVL,
-    // TCP_KEEPCNT and TCP_SYNCNT (defaults of the last four: the stack's) go to the socket's
-    // connection (set on a listener: to the connections it accepts, as Linux's accepted sockets
-    // inherit them); a zero linger makes close() an abort (RST).
+    // TCP_KEEPCNT, TCP_SYNCNT and TCP_USER_TIMEOUT (defaults of the last five: the stack's) go to the
+    // socket's connection (set on a listener: to the connections it accepts, as Linux's accepted
+    // sockets inherit them); a zero linger makes close() an abort (RST).
     int nodelay_ = 1, keepalive_ = 0, reuseaddr_ = 0, syncnt_ = 0, keepcnt_ = 0;
+    int user_timeout_ms_ = 0; // TCP_USER_TIMEOUT, milliseconds (0: off)
     duration keepidle_{}, keepintvl_{};
     ::linger linger_{};
     rt::wait_list readers_, writers_;

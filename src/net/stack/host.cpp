@@ -672,6 +672,7 @@ result<void> host::tcp_set_options(conn_id c, time_point now, const tcp_conn_opt
                                   o.keepalive_idle_set_);
     e->conn_.set_keepalive(o.keepalive_, now);
     e->conn_.set_syn_retries(o.syn_retries_);
+    e->conn_.set_user_timeout(o.user_timeout_, now);
     touch(*e); // the timers may have moved
     return ok();
 }

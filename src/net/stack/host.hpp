@@ -76,6 +76,7 @@ struct tcp_conn_options {
     duration keepalive_interval_ = tcp::config{}.keepalive_interval_; // TCP_KEEPINTVL
     unsigned keepalive_probes_ = tcp::config{}.keepalive_probes_;     // TCP_KEEPCNT
     unsigned syn_retries_ = tcp::config{}.syn_retries_;               // TCP_SYNCNT
+    duration user_timeout_ = tcp::config{}.user_timeout_;             // TCP_USER_TIMEOUT
     bool keepalive_idle_set_ = false; // the call that passes these is a TCP_KEEPIDLE setsockopt
 };
 

@@ -121,8 +121,12 @@ void connection::run_timers(time_point now) {
         ack_now_ = true;
     }
     if (keepalive_at_ && now >= *keepalive_at_) {
-        // RFC 1122 §4.2.3.6: probe an idle connection; fail it when enough probes go unanswered.
-        if (keepalive_sent_ >= cfg_.keepalive_probes_) {
+        // RFC 1122 §4.2.3.6: probe an idle connection; fail it when enough probes go unanswered, or,
+        // with TCP_USER_TIMEOUT set, as Linux: when a probe is out and the peer has been silent that long.
+        const bool gave_up = cfg_.user_timeout_ != duration::zero()
+                                 ? keepalive_sent_ > 0 && now - last_heard_ >= cfg_.user_timeout_
+                                 : keepalive_sent_ >= cfg_.keepalive_probes_;
+        if (gave_up) {
             fail(ETIMEDOUT);
             return;
         }
@@ -165,6 +169,14 @@ void connection::dispatch_impl(time_point now, emitter &e) {
 
     // Persist timer (RFC 9293 §3.8.6.1): with a zero window, probe with one octet of new data.
     if (persist_at_ && now >= *persist_at_) {
+        // TCP_USER_TIMEOUT bounds how long queued data may wait behind a zero window too, counted
+        // from the first probe (as Linux).
+        if (persist_backoff_ == 0) {
+            persist_since_ = now;
+        } else if (cfg_.user_timeout_ != duration::zero() && now - persist_since_ >= cfg_.user_timeout_) {
+            fail(ETIMEDOUT);
+            return;
+        }
         ++persist_backoff_;
         duration next = rto_.rto();
         for (unsigned i = 0; i < persist_backoff_ && next < cfg_.rto_max_; ++i) next *= 2;

@@ -11,11 +11,24 @@ namespace demi::net::tcp {
 
 namespace flag = wire::tcp_flag;
 
+void connection::clamp_rto_to_user_timeout(time_point now) noexcept {
+    // As Linux: once retransmitting (after a timeout or a tail loss probe), the timer runs out no
+    // later than the user timeout, so the connection fails then rather than at the end of a
+    // backed-off RTO (at least 1 ms from now).
+    if (cfg_.user_timeout_ == duration::zero() || (retries_ == 0 && probes_out_ == 0) || !rto_at_ || !first_retx_at_ ||
+        state_ == state::syn_sent || state_ == state::syn_received)
+        return;
+    const time_point limit = std::max(*first_retx_at_ + cfg_.user_timeout_, now + std::chrono::milliseconds(1));
+    if (limit < *rto_at_) rto_at_ = limit;
+}
+
 void connection::retransmit_timeout(time_point now) {
     ++stats_.timeouts_;
     const bool opening = state_ == state::syn_sent || state_ == state::syn_received;
-    const bool user_timed_out =
-        cfg_.user_timeout_ != duration::zero() && first_retx_at_ && now - *first_retx_at_ >= cfg_.user_timeout_;
+    // TCP_USER_TIMEOUT (RFC 5482; as Linux, only in the synchronized states: an open is bounded by
+    // its SYN retries).
+    const bool user_timed_out = !opening && cfg_.user_timeout_ != duration::zero() && first_retx_at_ &&
+                                now - *first_retx_at_ >= cfg_.user_timeout_;
     if ((opening && retries_ >= cfg_.syn_retries_) || (!opening && retries_ >= cfg_.max_retransmits_) ||
         user_timed_out) {
         DEMI_LOG(debug, "tcp", "%u->%u %s: connection timed out", unsigned{tuple_.local_.port_},
@@ -27,6 +40,7 @@ void connection::retransmit_timeout(time_point now) {
     // RFC 6298 §5.5-5.6: back off and restart; §5.4: retransmit the earliest unacknowledged segment.
     rto_.back_off();
     rto_at_ = now + rto_.rto();
+    if (!opening) clamp_rto_to_user_timeout(now);
     rtt_probe_.reset(); // Karn's algorithm
     if (opening) {
         snd_nxt_ = iss_;
@@ -106,8 +120,10 @@ void connection::send_probe(time_point now, emitter &e) {
         send_segment(now, e, flag::ack | (fin ? flag::fin : 0), from, send_bytes(off, seq_distance(from, data_top)));
         ++stats_.retransmits_;
     }
-    // RFC 8985 §7.3: the RTO timer is restarted after the probe; the next probe, backed off.
+    // RFC 8985 §7.3: the RTO timer is restarted after the probe (a probe is a retransmission for
+    // the user timeout too: probes backing off must not push its end out); the next probe, backed off.
     rto_at_ = now + rto_.rto();
+    clamp_rto_to_user_timeout(now);
     arm_probe(now);
 }
 

@@ -213,6 +213,15 @@ public:
     /// the next probe.
     void set_keepalive_timing(duration idle, duration interval, unsigned probes, time_point now,
                               bool idle_set = false) noexcept;
+    /// TCP_USER_TIMEOUT (RFC 5482), as Linux: zero is off; otherwise, in the synchronized states,
+    /// data unacknowledged this long after it was sent (checked at a retransmission timeout, whose
+    /// timer, once retransmitting, runs out no later than this), data held this long behind a zero
+    /// window (from the first probe), or a peer this long silent with a keepalive probe out (instead
+    /// of TCP_KEEPCNT) fails the connection with ETIMEDOUT. A change applies to a timer running now.
+    void set_user_timeout(duration d, time_point now) noexcept {
+        cfg_.user_timeout_ = d;
+        clamp_rto_to_user_timeout(now);
+    }
     /// TCP_SYNCNT: retransmissions of the SYN before an active open fails with ETIMEDOUT; read at each
     /// retransmission timeout, so a change while opening counts the retransmissions made.
     void set_syn_retries(unsigned n) noexcept { cfg_.syn_retries_ = n; }
@@ -306,6 +315,9 @@ private:
     [[nodiscard]] std::uint16_t window_field(bool syn) const noexcept;
     void arm_rto(time_point now);
     void retransmit_timeout(time_point now);
+    /// Brings a running retransmission timer of a synchronized connection that has retransmitted in
+    /// to the user timeout's end (recovery.cpp).
+    void clamp_rto_to_user_timeout(time_point now) noexcept;
     void schedule_ack(time_point now, bool full_segment);
     /// The payload octets the send loop would put in the next new-data segment now (0: none or held).
     [[nodiscard]] std::uint32_t next_data_len() const noexcept;
@@ -458,6 +470,7 @@ private:
     // Other timers.
     std::optional<time_point> persist_at_;
     unsigned persist_backoff_ = 0;
+    time_point persist_since_{}; // the first zero-window probe (while persist_backoff_ > 0)
     std::optional<time_point> time_wait_at_;
     std::optional<time_point> keepalive_at_;
     unsigned keepalive_sent_ = 0;

@@ -794,6 +794,38 @@ TEST_F(inetstack, tcp_keepidle_set_again_while_probing_sends_the_next_probe_at_o
     EXPECT_EQ(probes(), 2u);
 }
 
+TEST_F(inetstack, tcp_user_timeout_fails_a_connection_whose_data_goes_unacknowledged) {
+    int uto = 1500, v = -1;
+    socklen_t len = sizeof v;
+    const pair p = connect_pair(7014, [&](int ls) {
+        ASSERT_TRUE(b_->q(ls).setsockopt(*b_->rt, IPPROTO_TCP, TCP_USER_TIMEOUT, &uto, sizeof uto).has_value());
+    });
+    ASSERT_TRUE(b_->q(p.server).getsockopt(IPPROTO_TCP, TCP_USER_TIMEOUT, &v, &len).has_value());
+    EXPECT_EQ(v, 1500); // inherited from the listener
+    ASSERT_TRUE(a_->q(p.client).setsockopt(*a_->rt, IPPROTO_TCP, TCP_USER_TIMEOUT, &uto, sizeof uto).has_value());
+    // The server is not polled: the data and its retransmissions stay in its receive queue, never
+    // acknowledged. Sent at once, then as tail loss probes (one segment in flight: PTO = 2 SRTT +
+    // 200 ms, doubling) at ~0.2, ~0.6 and ~1.4 s, each restarting the RTO (1 s); the connection
+    // fails at 1.5 s, not when the restarted RTO runs out (2.4 s).
+    const size_t before = dev_b_->rx_.size();
+    const auto start = std::chrono::steady_clock::now();
+    ASSERT_TRUE(a_->push(p.client, patterned(100, 4)).has_value());
+    auto pop = a_->pop(p.client);
+    ASSERT_TRUE(pop.has_value());
+    while (!a_->done(*pop) && std::chrono::steady_clock::now() < start + 10s) a_->poll();
+    const auto took = std::chrono::steady_clock::now() - start;
+    ASSERT_TRUE(a_->done(*pop)) << "the pop still waits after 10 s";
+    auto c = a_->rt->wait(*pop, std::chrono::nanoseconds(0));
+    ASSERT_TRUE(c.has_value());
+    EXPECT_EQ(c->error, ETIMEDOUT);
+    EXPECT_GE(took, 1400ms);
+    EXPECT_LT(took, 2s);
+    size_t data = 0;
+    for (const auto &sg : tcp_segments({dev_b_->rx_.begin() + static_cast<std::ptrdiff_t>(before), dev_b_->rx_.end()}))
+        if (sg.len == 100) ++data;
+    EXPECT_EQ(data, 4u); // the data and three probes
+}
+
 TEST_F(inetstack, tcp_syncnt_bounds_the_syn_retransmissions_before_connect_times_out) {
     // The listener's TCP_SYNCNT is inherited by what it accepts; the exchange also resolves ARP, so
     // the client's SYNs below reach the server's device.

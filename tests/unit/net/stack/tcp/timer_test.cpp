@@ -61,9 +61,55 @@ TEST_F(retransmission, user_timeout_etimedout) {
     established();
     ASSERT_TRUE(push(text("abc")));
     dispatch();
+    expect(f::ack | f::psh, S, R, 3);
     advance(1s);
-    advance(2s); // 3 s since first sent
+    expect(f::ack | f::psh, S, R, 3); // the first retransmission
+    // The backed-off RTO would run out at 3 s; as on Linux the timer is brought to the user
+    // timeout, and the connection fails at 2.5 s since the data was first sent.
+    EXPECT_EQ(conn_->poll_at(), now_ + 1500ms);
+    advance(1499ms);
+    EXPECT_EQ(conn_->error(), 0);
+    advance(1ms);
+    expect_nothing();
     EXPECT_EQ(conn_->error(), ETIMEDOUT);
+    EXPECT_EQ(conn_->current_state(), state::closed);
+}
+
+TEST_F(retransmission, user_timeout_set_while_retransmitting_moves_the_running_timer) {
+    established();
+    ASSERT_TRUE(push(text("abc")));
+    dispatch();
+    advance(1s);
+    advance(2s);
+    EXPECT_EQ(conn_->poll_at(), now_ + 4s); // the third retransmission at 7 s
+    conn_->set_user_timeout(5s, now_);     // 5 s since the data was sent: 2 s from now
+    EXPECT_EQ(conn_->poll_at(), now_ + 2s);
+    advance(2s);
+    EXPECT_EQ(conn_->error(), ETIMEDOUT);
+}
+
+TEST_F(retransmission, user_timeout_already_past_fails_at_the_next_millisecond) {
+    established();
+    ASSERT_TRUE(push(text("abc")));
+    dispatch();
+    advance(1s);
+    advance(2s);
+    conn_->set_user_timeout(1s, now_);
+    EXPECT_EQ(conn_->poll_at(), now_ + 1ms);
+    advance(1ms);
+    EXPECT_EQ(conn_->error(), ETIMEDOUT);
+}
+
+TEST_F(retransmission, user_timeout_does_not_bound_an_open) {
+    // As on Linux, TCP_USER_TIMEOUT counts only in the synchronized states; TCP_SYNCNT bounds an open.
+    cfg_.user_timeout_ = 500ms;
+    syn_sent();
+    advance(1s);
+    expect(f::syn, our_iss, 0);
+    advance(2s);
+    expect(f::syn, our_iss, 0);
+    EXPECT_EQ(conn_->error(), 0);
+    EXPECT_EQ(conn_->current_state(), state::syn_sent);
 }
 
 TEST_F(retransmission, ack_stops_timer) {
@@ -183,6 +229,43 @@ TEST_F(persist, probes_never_time_out) {
         send(seg(f::ack, R, S, 0));
     }
     EXPECT_EQ(conn_->current_state(), state::established);
+}
+
+TEST_F(persist, user_timeout_bounds_data_held_behind_a_zero_window) {
+    // As on Linux, counted from the first probe: probes at 1 s and 3 s (2 s later, under 2.5 s),
+    // and at 7 s, 6 s after the first, the connection fails instead of probing again.
+    cfg_.user_timeout_ = 2500ms;
+    established();
+    send(seg(f::ack, R, S, 0));
+    ASSERT_TRUE(push(text("abc")));
+    dispatch();
+    advance(1s);
+    expect(f::ack, S, R, 1);
+    send(seg(f::ack, R, S, 0));
+    advance(2s);
+    expect(f::ack, S, R, 1);
+    send(seg(f::ack, R, S, 0));
+    EXPECT_EQ(conn_->error(), 0);
+    advance(4s);
+    expect_nothing();
+    EXPECT_EQ(conn_->error(), ETIMEDOUT);
+}
+
+TEST_F(keepalive, user_timeout_replaces_the_probe_count) {
+    // With TCP_USER_TIMEOUT set, as on Linux, a keepalive timer that finds a probe out and the peer
+    // silent for at least that long fails the connection, whatever TCP_KEEPCNT says.
+    keepalive_config(10s, 1s, 9);
+    cfg_.user_timeout_ = 12500ms;
+    established(); // the peer was last heard now
+    advance(10s);
+    expect(f::ack, S - 1, R);
+    advance(1s);
+    expect(f::ack, S - 1, R);
+    advance(1s);
+    expect(f::ack, S - 1, R);
+    advance(1s); // 13 s of silence, three probes out
+    expect_nothing();
+    EXPECT_EQ(conn_->error(), ETIMEDOUT);
 }
 
 TEST_F(keepalive, probe_after_idle_then_timeout) {
