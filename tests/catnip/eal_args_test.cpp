@@ -131,4 +131,62 @@ TEST(CatnipMemif, DepartureFrameOnTheWire) {
     EXPECT_FALSE(read_depart_frame(std::span<const std::byte>(f).first(22)).has_value());
 }
 
+// The parking of a port whose memif peer announced its departure: the rings are left alone until
+// the link has gone down and come up again (fresh rings), or the limit passes with the link never
+// seen down; a port that departed itself stays parked.
+TEST(CatnipMemif, ParkedUntilTheLinkGoesDownAndComesBack) {
+    using demi::catnip::detail::park_tracker;
+    using outcome = park_tracker::outcome;
+    using namespace std::chrono_literals;
+    const auto t0 = std::chrono::steady_clock::time_point{} + 1h;
+    constexpr auto limit = demi::catnip::dpdk_device::park_limit;
+    park_tracker p;
+    EXPECT_FALSE(p.parked());
+    p.peer_leaving(t0);
+    EXPECT_TRUE(p.parked());
+    EXPECT_EQ(p.check(true, t0 + 1s, limit), outcome::parked); // the peer is still disconnecting
+    EXPECT_EQ(p.check(false, t0 + 2s, limit), outcome::parked); // down: its rings are going away
+    // Once seen down, only the link coming back ends it, however long that takes.
+    EXPECT_EQ(p.check(false, t0 + 2 * limit, limit), outcome::parked);
+    EXPECT_TRUE(p.parked());
+    EXPECT_EQ(p.check(true, t0 + 2 * limit + 1s, limit), outcome::resumed_link_back);
+    EXPECT_FALSE(p.parked());
+    // Parked again by a new peer's departure.
+    p.peer_leaving(t0 + 3 * limit);
+    EXPECT_TRUE(p.parked());
+    EXPECT_FALSE(p.has_departed());
+}
+
+TEST(CatnipMemif, ParkedPortResumesAtTheLimitWhenTheLinkNeverWentDown) {
+    using demi::catnip::detail::park_tracker;
+    using outcome = park_tracker::outcome;
+    using namespace std::chrono_literals;
+    const auto t0 = std::chrono::steady_clock::time_point{} + 1h;
+    constexpr auto limit = demi::catnip::dpdk_device::park_limit;
+    park_tracker p;
+    p.peer_leaving(t0);
+    EXPECT_EQ(p.check(true, t0 + limit - 1ms, limit), outcome::parked);
+    EXPECT_EQ(p.check(true, t0 + limit, limit), outcome::resumed_at_limit);
+    EXPECT_FALSE(p.parked());
+    // A second departure while parked starts the wait over.
+    p.peer_leaving(t0 + 2 * limit);
+    p.peer_leaving(t0 + 2 * limit + 10s);
+    EXPECT_EQ(p.check(true, t0 + 3 * limit, limit), outcome::parked);
+    EXPECT_EQ(p.check(true, t0 + 3 * limit + 10s, limit), outcome::resumed_at_limit);
+}
+
+TEST(CatnipMemif, DepartedPortStaysParked) {
+    using demi::catnip::detail::park_tracker;
+    using outcome = park_tracker::outcome;
+    using namespace std::chrono_literals;
+    const auto t0 = std::chrono::steady_clock::time_point{} + 1h;
+    constexpr auto limit = demi::catnip::dpdk_device::park_limit;
+    park_tracker p;
+    p.peer_leaving(t0); // the peer announced first, then this end went too
+    p.departed();
+    EXPECT_TRUE(p.has_departed());
+    for (bool up : {false, true, false, true}) EXPECT_EQ(p.check(up, t0 + 10 * limit, limit), outcome::parked);
+    EXPECT_TRUE(p.parked());
+}
+
 } // namespace

@@ -214,7 +214,7 @@ const char *dpdk_device::driver_name() const noexcept {
 }
 
 size_t dpdk_device::receive(std::span<buffer> out) noexcept {
-    if (park_ != park_state::none && still_parked()) return 0;
+    if (park_.parked() && still_parked()) return 0;
     rte_mbuf *pkts[burst];
     std::size_t n = 0;
     while (n < out.size()) {
@@ -250,7 +250,7 @@ size_t dpdk_device::receive(std::span<buffer> out) noexcept {
         }
         // Parked by a departure in this burst: what was received is ours (memif copies), but no
         // further burst may touch the rings.
-        if (got < want || park_ != park_state::none) break;
+        if (got < want || park_.parked()) break;
     }
     return n;
 }
@@ -274,38 +274,33 @@ void dpdk_device::on_link_frame(std::uint8_t kind, std::uint32_t nonce) noexcept
     // this end's own nonce is its echo (a forwarding peer such as testpmd).
     if (kind != detail::depart_kind_leaving || (nonce_ != 0 && nonce == nonce_)) return;
     const bool acked = send_link_frame(detail::depart_kind_ack, nonce);
-    park_ = park_state::until_down;
-    parked_at_ = std::chrono::steady_clock::now();
+    park_.peer_leaving(std::chrono::steady_clock::now());
     ++stats_.peer_departures;
     DEMI_LOG(info, "catnip", "port %u: the memif peer is leaving (%s): RX and TX paused until its link comes back",
              port_, acked ? "acknowledged" : "acknowledgment not sent: TX ring full or no mbuf");
 }
 
 bool dpdk_device::still_parked() noexcept {
-    if (park_ == park_state::departed) return true;
-    const bool up = link_up();
-    if (park_ == park_state::until_down) {
-        if (up) {
-            if (std::chrono::steady_clock::now() - parked_at_ < park_limit) return true;
-            DEMI_LOG(warn, "catnip", "port %u: the memif peer announced its departure %lld s ago and is still connected: "
-                     "RX and TX resume", port_, static_cast<long long>(park_limit.count()));
-            park_ = park_state::none;
-            return false;
-        }
-        park_ = park_state::until_up; // the disconnect has begun: wait for fresh rings
+    if (park_.has_departed()) return true; // the link state is not even read
+    switch (park_.check(link_up(), std::chrono::steady_clock::now(), park_limit)) {
+    case detail::park_tracker::outcome::parked:
         return true;
+    case detail::park_tracker::outcome::resumed_at_limit:
+        DEMI_LOG(warn, "catnip", "port %u: the memif peer announced its departure %lld s ago and is still connected: "
+                 "RX and TX resume", port_, static_cast<long long>(park_limit.count()));
+        return false;
+    case detail::park_tracker::outcome::resumed_link_back:
+        DEMI_LOG(info, "catnip", "port %u: memif link up again: RX and TX resumed", port_);
+        return false;
     }
-    if (!up) return true;
-    park_ = park_state::none;
-    DEMI_LOG(info, "catnip", "port %u: memif link up again: RX and TX resumed", port_);
-    return false;
+    return true;
 }
 
 void dpdk_device::depart() noexcept {
-    if (!memif_ || park_ == park_state::departed) return;
+    if (!memif_ || park_.has_departed()) return;
     // The peer left first (its link has not come back), or there is none: nobody to tell.
-    const bool nobody = (park_ != park_state::none && still_parked()) || !link_up();
-    park_ = park_state::departed; // from here on this end touches the rings only below
+    const bool nobody = (park_.parked() && still_parked()) || !link_up();
+    park_.departed(); // from here on this end touches the rings only below
     if (nobody) return;
     nonce_ = static_cast<std::uint32_t>(rte_rand()) | 1u;
     const auto t0 = std::chrono::steady_clock::now();
@@ -360,7 +355,7 @@ void dpdk_device::depart() noexcept {
 }
 
 size_t dpdk_device::transmit(std::span<buffer> frames) noexcept {
-    if (park_ != park_state::none && still_parked()) return 0; // left with the caller, as on a link down
+    if (park_.parked() && still_parked()) return 0; // left with the caller, as on a link down
     const bool offload = caps_.tx_ipv4 || caps_.tx_tcp || caps_.tx_udp;
     const std::size_t max_frame = mtu_ + phy::ethernet_header_len;
     std::size_t i = 0; // frames[0, i) taken

@@ -79,6 +79,54 @@ struct dpdk_device_stats {
     std::uint64_t peer_departures = 0;   ///< departures announced by the memif peer (each parked the port)
 };
 
+namespace detail {
+/// The parking of a memif port whose peer announced its departure (above), apart from the port so
+/// that it is tested without a link: paused until the link has been seen down and then up again,
+/// or until a limit passes without the link ever seen down; a port that departed itself stays paused.
+class park_tracker {
+public:
+    using time_point = std::chrono::steady_clock::time_point;
+    enum class outcome : std::uint8_t { parked, resumed_link_back, resumed_at_limit };
+
+    /// The peer announced its departure at `now` (again while parked: the wait starts over).
+    void peer_leaving(time_point now) noexcept {
+        state_ = state::until_down;
+        since_ = now;
+    }
+    /// This end announced its own departure: paused for good.
+    void departed() noexcept { state_ = state::departed; }
+    [[nodiscard]] bool parked() const noexcept { return state_ != state::none; }
+    [[nodiscard]] bool has_departed() const noexcept { return state_ == state::departed; }
+    /// For a parked port, the link's state now: whether it stays parked, or how it resumed.
+    outcome check(bool link_up, time_point now, std::chrono::steady_clock::duration limit) noexcept {
+        switch (state_) {
+        case state::none:
+            return outcome::resumed_link_back; // not parked (callers check parked() first)
+        case state::departed:
+            return outcome::parked;
+        case state::until_down:
+            if (!link_up) {
+                state_ = state::until_up; // the disconnect has begun: wait for fresh rings
+                return outcome::parked;
+            }
+            if (now - since_ < limit) return outcome::parked;
+            state_ = state::none;
+            return outcome::resumed_at_limit;
+        case state::until_up:
+            if (!link_up) return outcome::parked;
+            state_ = state::none;
+            return outcome::resumed_link_back;
+        }
+        return outcome::parked;
+    }
+
+private:
+    enum class state : std::uint8_t { none, until_down, until_up, departed };
+    state state_ = state::none;
+    time_point since_{};
+};
+} // namespace detail
+
 class dpdk_device final : public phy::device {
 public:
     /// Configures and starts port dpdk.port_id (the EAL must run: eal_start) with `pool` for its receive
@@ -94,7 +142,7 @@ public:
     void depart() noexcept;
     /// RX and TX paused: the memif peer announced its departure and its link has not come back, or
     /// this end departed.
-    [[nodiscard]] bool parked() const noexcept { return park_ != park_state::none; }
+    [[nodiscard]] bool parked() const noexcept { return park_.parked(); }
     /// A libOS instance holds the port (catnip's port lease); the exit handler then leaves it alone.
     void set_leased(bool on) noexcept { leased_.store(on, std::memory_order_relaxed); }
     [[nodiscard]] bool leased() const noexcept { return leased_.load(std::memory_order_relaxed); }
@@ -121,10 +169,6 @@ public:
     static constexpr std::chrono::seconds park_limit{30};
 
 private:
-    // until_down, until_up: the peer announced its departure; departed: this end announced its own
-    // (depart()), and the rings are no longer touched.
-    enum class park_state : std::uint8_t { none, until_down, until_up, departed };
-
     dpdk_device(std::uint16_t port, mbuf_pool &pool, wire::ethernet_address mac, std::size_t mtu,
                 phy::checksum_caps caps, bool memif) noexcept
         : port_(port), pool_(&pool), mac_(mac), mtu_(mtu), caps_(caps), memif_(memif) {}
@@ -142,8 +186,7 @@ private:
     phy::checksum_caps caps_;
     bool memif_;
     std::atomic<bool> leased_{false};
-    park_state park_ = park_state::none;
-    std::chrono::steady_clock::time_point parked_at_{};
+    detail::park_tracker park_; // departed: this end announced its own departure (depart())
     std::uint32_t nonce_ = 0; // of this end's departure (0: none sent)
     dpdk_device_stats stats_;
 };
