@@ -28,8 +28,9 @@ public:
 
 protected:
     /// After setsockopt changed an option of the connection (TCP_NODELAY, SO_KEEPALIVE, TCP_KEEP*,
-    /// TCP_SYNCNT): a connecting or connected TCP socket applies them. `keepidle_set`: the option set
-    /// was TCP_KEEPIDLE (which restarts an armed keepalive's count even at the same value).
+    /// TCP_SYNCNT, TCP_USER_TIMEOUT): a connecting or connected TCP socket applies them, a listening
+    /// one gives its listener TCP_SYNCNT. `keepidle_set`: the option set was TCP_KEEPIDLE (which
+    /// re-times an armed keepalive's next probe even at the same value).
     virtual void options_changed(rt::runtime &, bool keepidle_set) { (void)keepidle_set; }
     /// One pop attempt: false when there is nothing to say yet (c filled otherwise).
     virtual bool try_recv(completion &c) = 0;

@@ -160,9 +160,10 @@ public:
     result<void> close(conn_id c);
     /// RST and release (RFC 9293 §3.10.5).
     result<void> abort(conn_id c);
-    /// A connection's TCP_NODELAY, SO_KEEPALIVE and its timing, and TCP_SYNCNT (tcp::connection::
-    /// set_nodelay, set_keepalive_timing, set_keepalive, set_syn_retries), the stack's configuration
-    /// being only their default; EBADF for an unknown or released id.
+    /// A connection's TCP_NODELAY, SO_KEEPALIVE and its timing, TCP_SYNCNT and TCP_USER_TIMEOUT
+    /// (tcp::connection::set_nodelay, set_keepalive_timing, set_keepalive, set_syn_retries,
+    /// set_user_timeout), the stack's configuration being only their default; EBADF for an unknown or
+    /// released id.
     result<void> tcp_set_options(conn_id c, time_point now, const tcp_conn_options &o);
     /// The settings every new connection starts from.
     [[nodiscard]] const tcp::config &tcp_defaults() const noexcept { return cfg_.tcp_; }

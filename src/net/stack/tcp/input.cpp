@@ -232,6 +232,7 @@ void connection::process_syn_sent(time_point now, const wire::tcp_repr &seg, std
         state_ = state::established;
         on_established();
         rto_at_.reset();
+        first_retx_at_.reset(); // the SYN's: the first data starts its own count
         retries_ = 0;
         ack_now_ = true;
         last_heard_ = now;

@@ -181,6 +181,9 @@ void connection::dispatch_impl(time_point now, emitter &e) {
         duration next = rto_.rto();
         for (unsigned i = 0; i < persist_backoff_ && next < cfg_.rto_max_; ++i) next *= 2;
         persist_at_ = now + std::min(next, cfg_.rto_max_);
+        // As Linux, the next probe no later than the user timeout's end (at least 1 ms from now).
+        if (cfg_.user_timeout_ != duration::zero())
+            persist_at_ = std::min(*persist_at_, std::max(persist_since_ + cfg_.user_timeout_, now + std::chrono::milliseconds(1)));
         if (seq_distance(snd_una_, data_end()) > 0) {
             const std::uint32_t off = static_cast<std::uint32_t>(snd_una_ - send_base_);
             send_segment(now, e, flag::ack, snd_una_, send_bytes(off, 1));

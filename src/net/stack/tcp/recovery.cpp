@@ -12,25 +12,31 @@ namespace demi::net::tcp {
 namespace flag = wire::tcp_flag;
 
 void connection::clamp_rto_to_user_timeout(time_point now) noexcept {
-    // As Linux: once retransmitting (after a timeout or a tail loss probe), the timer runs out no
-    // later than the user timeout, so the connection fails then rather than at the end of a
-    // backed-off RTO (at least 1 ms from now).
-    if (cfg_.user_timeout_ == duration::zero() || (retries_ == 0 && probes_out_ == 0) || !rto_at_ || !first_retx_at_ ||
-        state_ == state::syn_sent || state_ == state::syn_received)
-        return;
+    // As Linux: once retransmitting, the timer runs out no later than the user timeout, so the
+    // connection fails then rather than at the end of a backed-off RTO (at least 1 ms from now).
+    // A half-open connection of a listener (SYN-RECEIVED) is its SYN-ACK retries' alone.
+    if (!user_timeout_counting() || !rto_at_) return;
     const time_point limit = std::max(*first_retx_at_ + cfg_.user_timeout_, now + std::chrono::milliseconds(1));
     if (limit < *rto_at_) rto_at_ = limit;
+}
+
+bool connection::user_timeout_counting() const noexcept {
+    // Linux counts only after a retransmission timeout; a tail loss probe counts as one here, since
+    // the probes back off several times (Linux sends one) and would push the RTO out.
+    return cfg_.user_timeout_ != duration::zero() && (retries_ > 0 || probes_out_ > 0) && first_retx_at_ &&
+           state_ != state::syn_received;
 }
 
 void connection::retransmit_timeout(time_point now) {
     ++stats_.timeouts_;
     const bool opening = state_ == state::syn_sent || state_ == state::syn_received;
-    // TCP_USER_TIMEOUT (RFC 5482; as Linux, only in the synchronized states: an open is bounded by
-    // its SYN retries).
-    const bool user_timed_out = !opening && cfg_.user_timeout_ != duration::zero() && first_retx_at_ &&
-                                now - *first_retx_at_ >= cfg_.user_timeout_;
-    if ((opening && retries_ >= cfg_.syn_retries_) || (!opening && retries_ >= cfg_.max_retransmits_) ||
-        user_timed_out) {
+    // TCP_USER_TIMEOUT (RFC 5482), as Linux: unacknowledged that long since first sent, once
+    // retransmitted, in any state but SYN-RECEIVED (an active open fails at whichever comes first,
+    // it or TCP_SYNCNT); set, it replaces the retransmission count of a synchronized connection.
+    const bool user_timed_out = user_timeout_counting() && now - *first_retx_at_ >= cfg_.user_timeout_;
+    const bool out_of_retries = opening ? retries_ >= cfg_.syn_retries_
+                                        : cfg_.user_timeout_ == duration::zero() && retries_ >= cfg_.max_retransmits_;
+    if (out_of_retries || user_timed_out) {
         DEMI_LOG(debug, "tcp", "%u->%u %s: connection timed out", unsigned{tuple_.local_.port_},
                  unsigned{tuple_.remote_.port_}, to_string(state_));
         fail(ETIMEDOUT);
@@ -40,7 +46,7 @@ void connection::retransmit_timeout(time_point now) {
     // RFC 6298 §5.5-5.6: back off and restart; §5.4: retransmit the earliest unacknowledged segment.
     rto_.back_off();
     rto_at_ = now + rto_.rto();
-    if (!opening) clamp_rto_to_user_timeout(now);
+    clamp_rto_to_user_timeout(now);
     rtt_probe_.reset(); // Karn's algorithm
     if (opening) {
         snd_nxt_ = iss_;

@@ -213,11 +213,13 @@ public:
     /// the next probe.
     void set_keepalive_timing(duration idle, duration interval, unsigned probes, time_point now,
                               bool idle_set = false) noexcept;
-    /// TCP_USER_TIMEOUT (RFC 5482), as Linux: zero is off; otherwise, in the synchronized states,
-    /// data unacknowledged this long after it was sent (checked at a retransmission timeout, whose
-    /// timer, once retransmitting, runs out no later than this), data held this long behind a zero
-    /// window (from the first probe), or a peer this long silent with a keepalive probe out (instead
-    /// of TCP_KEEPCNT) fails the connection with ETIMEDOUT. A change applies to a timer running now.
+    /// TCP_USER_TIMEOUT (RFC 5482), as Linux: zero is off; otherwise data (or a SYN) unacknowledged
+    /// this long after it was first sent, once retransmitted (checked at a retransmission timeout,
+    /// whose timer then runs out no later than this; not in SYN-RECEIVED; it replaces the
+    /// retransmission count once synchronized), data held this long behind a zero window (from the
+    /// first probe; the probe timer runs out no later than this), or a peer this long silent with a
+    /// keepalive probe out (instead of TCP_KEEPCNT) fails the connection with ETIMEDOUT. A change
+    /// applies to a retransmission timer running now.
     void set_user_timeout(duration d, time_point now) noexcept {
         cfg_.user_timeout_ = d;
         clamp_rto_to_user_timeout(now);
@@ -315,9 +317,11 @@ private:
     [[nodiscard]] std::uint16_t window_field(bool syn) const noexcept;
     void arm_rto(time_point now);
     void retransmit_timeout(time_point now);
-    /// Brings a running retransmission timer of a synchronized connection that has retransmitted in
-    /// to the user timeout's end (recovery.cpp).
+    /// Brings a running retransmission timer in to the user timeout's end once it counts (recovery.cpp).
     void clamp_rto_to_user_timeout(time_point now) noexcept;
+    /// TCP_USER_TIMEOUT is set and counts: data was retransmitted (a timeout or a tail loss probe),
+    /// not in SYN-RECEIVED.
+    [[nodiscard]] bool user_timeout_counting() const noexcept;
     void schedule_ack(time_point now, bool full_segment);
     /// The payload octets the send loop would put in the next new-data segment now (0: none or held).
     [[nodiscard]] std::uint32_t next_data_len() const noexcept;

@@ -100,16 +100,82 @@ TEST_F(retransmission, user_timeout_already_past_fails_at_the_next_millisecond) 
     EXPECT_EQ(conn_->error(), ETIMEDOUT);
 }
 
-TEST_F(retransmission, user_timeout_does_not_bound_an_open) {
-    // As on Linux, TCP_USER_TIMEOUT counts only in the synchronized states; TCP_SYNCNT bounds an open.
-    cfg_.user_timeout_ = 500ms;
+TEST_F(retransmission, user_timeout_bounds_an_active_open_too) {
+    // As Linux since 5.4: connect fails at whichever comes first, TCP_SYNCNT or the user timeout.
+    cfg_.user_timeout_ = 2500ms;
     syn_sent();
     advance(1s);
-    expect(f::syn, our_iss, 0);
+    expect(f::syn, our_iss, 0); // retransmitted; the next would go at 3 s
+    EXPECT_EQ(conn_->poll_at(), now_ + 1500ms);
+    advance(1500ms);
+    expect_nothing();
+    EXPECT_EQ(conn_->error(), ETIMEDOUT);
+}
+
+TEST_F(retransmission, user_timeout_leaves_a_half_open_connection_to_its_syn_ack_retries) {
+    // A listener's half-open connection (SYN-RECEIVED) is bounded by its SYN-ACK retries, as Linux's
+    // request sockets are.
+    cfg_.user_timeout_ = 500ms;
+    syn_received();
+    advance(1s);
+    expect(f::syn | f::ack, our_iss, peer_iss + 1);
     advance(2s);
-    expect(f::syn, our_iss, 0);
+    expect(f::syn | f::ack, our_iss, peer_iss + 1);
     EXPECT_EQ(conn_->error(), 0);
-    EXPECT_EQ(conn_->current_state(), state::syn_sent);
+    EXPECT_EQ(conn_->current_state(), state::syn_received);
+}
+
+TEST_F(retransmission, user_timeout_counts_from_the_data_not_from_the_syn) {
+    // An active open that then sits idle: the SYN's send time must not count against the first data.
+    cfg_.user_timeout_ = 10s;
+    syn_sent();
+    send(seg(f::syn | f::ack, peer_iss, our_iss + 1));
+    expect(f::ack, S, R);
+    ASSERT_EQ(conn_->current_state(), state::established);
+    advance(60s);
+    ASSERT_TRUE(push(text("abc")));
+    dispatch();
+    expect(f::ack | f::psh, S, R, 3);
+    advance(1s);
+    expect(f::ack | f::psh, S, R, 3); // retransmitted, not failed
+    EXPECT_EQ(conn_->error(), 0);
+    advance(2s);
+    expect(f::ack | f::psh, S, R, 3);
+    EXPECT_EQ(conn_->error(), 0);
+}
+
+TEST_F(retransmission, user_timeout_shorter_than_the_rto_fails_after_one_retransmission) {
+    // As Linux: nothing fails before a retransmission timeout has retransmitted; then the timer is
+    // already past the user timeout, and runs out 1 ms later.
+    cfg_.user_timeout_ = 300ms;
+    established();
+    ASSERT_TRUE(push(text("abc")));
+    dispatch();
+    expect(f::ack | f::psh, S, R, 3);
+    advance(1s);
+    expect(f::ack | f::psh, S, R, 3);
+    EXPECT_EQ(conn_->error(), 0);
+    EXPECT_EQ(conn_->poll_at(), now_ + 1ms);
+    advance(1ms);
+    EXPECT_EQ(conn_->error(), ETIMEDOUT);
+}
+
+TEST_F(retransmission, user_timeout_replaces_the_retransmission_count) {
+    // Set, it alone ends a synchronized connection, as Linux's replaces tcp_retries2.
+    cfg_.max_retransmits_ = 2;
+    cfg_.user_timeout_ = 20s;
+    established();
+    ASSERT_TRUE(push(text("abc")));
+    dispatch();
+    advance(1s);
+    advance(2s);
+    advance(4s); // the third timeout: without a user timeout the connection would end here
+    EXPECT_EQ(conn_->error(), 0);
+    advance(8s); // 15 s
+    EXPECT_EQ(conn_->error(), 0);
+    EXPECT_EQ(conn_->poll_at(), now_ + 5s); // brought in to 20 s from 31 s
+    advance(5s);
+    EXPECT_EQ(conn_->error(), ETIMEDOUT);
 }
 
 TEST_F(retransmission, ack_stops_timer) {
@@ -232,8 +298,8 @@ TEST_F(persist, probes_never_time_out) {
 }
 
 TEST_F(persist, user_timeout_bounds_data_held_behind_a_zero_window) {
-    // As on Linux, counted from the first probe: probes at 1 s and 3 s (2 s later, under 2.5 s),
-    // and at 7 s, 6 s after the first, the connection fails instead of probing again.
+    // As on Linux, counted from the first probe: probes at 1 s and 3 s (2 s later, under 2.5 s);
+    // the next, due at 7 s, is brought in to 3.5 s, where the connection fails instead of probing.
     cfg_.user_timeout_ = 2500ms;
     established();
     send(seg(f::ack, R, S, 0));
@@ -246,7 +312,8 @@ TEST_F(persist, user_timeout_bounds_data_held_behind_a_zero_window) {
     expect(f::ack, S, R, 1);
     send(seg(f::ack, R, S, 0));
     EXPECT_EQ(conn_->error(), 0);
-    advance(4s);
+    EXPECT_EQ(conn_->poll_at(), now_ + 500ms);
+    advance(500ms);
     expect_nothing();
     EXPECT_EQ(conn_->error(), ETIMEDOUT);
 }
