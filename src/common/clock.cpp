@@ -32,6 +32,13 @@ struct pair_reading {
     uint64_t spread;
 };
 
+// A pair wider than this (~0.8 us at 2.6 GHz; a read takes ~25 ns, ~60 ticks, in a VM) was
+// interrupted: too loose to measure the rate with (at this width, over the calibration span, the
+// rate would be within ~0.01%; the pairs taken are ~100 times tighter).
+constexpr uint64_t max_spread_ticks = 2000;
+// Measurements that found no tight pair before the clock stays on the steady clock for good.
+constexpr int max_failed_calibrations = 64;
+
 template <class ReadTsc> pair_reading read_pair(ReadTsc read_tsc) noexcept {
     const uint64_t a = read_tsc();
     const int64_t ns = steady_ns();
@@ -45,10 +52,12 @@ machine_clock_source::machine_clock_source() noexcept {
     const char *want = std::getenv("DEMI_CLOCK");
     if (want != nullptr && std::strcmp(want, "steady") == 0) return;
     if (!kernel_keeps_time_with_tsc()) return;
-    // The tightest of a few pairs: a pair the thread was interrupted in is far wider.
+    // The tightest of a few pairs: a pair the thread was interrupted in is far wider. No tight pair
+    // at all (a steady clock that makes a system call each time): no TSC either.
     pair_reading best = read_pair(read_tsc);
-    for (int i = 0; i < 4; ++i)
+    for (int i = 0; i < 16 && (i < 4 || best.spread > max_spread_ticks); ++i)
         if (pair_reading p = read_pair(read_tsc); p.spread < best.spread) best = p;
+    if (best.spread > max_spread_ticks) return;
     anchor_tsc_ = best.tsc;
     anchor_ns_ = best.ns;
     eligible_.store(true, std::memory_order_relaxed);
@@ -59,29 +68,30 @@ time_point machine_clock_source::calibrating_now() const noexcept {
     const int64_t ns = steady_ns();
     if (ns - anchor_ns_ < calibration_span.count() || claimed_.exchange(true, std::memory_order_acq_rel))
         return time_point(duration(ns));
-    // This reading measures the rate: the tightest of a few pairs, as for the anchor. A read takes
-    // ~25 ns in a VM (~60 ticks); with both ends that tight the rate is within a few ppm. A thread
-    // interrupted in every pair leaves the measurement to a later reading.
+    // This reading measures the rate: the tightest of a few pairs, as for the anchor. With both ends
+    // that tight the rate is within a few ppm. A thread interrupted in every pair leaves the
+    // measurement to a later reading, up to max_failed_calibrations times.
     pair_reading p = read_pair(read_tsc);
     for (int i = 0; i < 4; ++i)
         if (pair_reading q = read_pair(read_tsc); q.spread < p.spread) p = q;
-    constexpr uint64_t max_spread_ticks = 2000;
     if (p.spread > max_spread_ticks || p.tsc <= anchor_tsc_) {
+        if (++failed_calibrations_ >= max_failed_calibrations) eligible_.store(false, std::memory_order_relaxed);
         claimed_.store(false, std::memory_order_release);
         return time_point(duration(p.ns));
     }
     const uint64_t ticks = p.tsc - anchor_tsc_;
     const auto elapsed_ns = static_cast<uint64_t>(p.ns - anchor_ns_);
-    const auto mult = static_cast<uint64_t>((static_cast<unsigned __int128>(elapsed_ns) << 32) / ticks);
+    const auto rate = (static_cast<unsigned __int128>(elapsed_ns) << 32) / ticks;
     // A rate outside 0.05-20 GHz is no TSC to trust: stay on the steady clock.
-    constexpr uint64_t one = uint64_t{1} << 32;
-    if (mult < one / 20 || mult > one * 20) {
+    constexpr unsigned __int128 one = uint64_t{1} << 32;
+    if (rate < one / 20 || rate > one * 20) {
         eligible_.store(false, std::memory_order_relaxed);
         return time_point(duration(p.ns));
     }
+    const auto mult = static_cast<uint64_t>(rate);
     // The steady clock was read somewhere within the pair, up to half its spread before or after
-    // p.tsc: anchored at the latest it can have been, the TSC's time is never behind a steady
-    // reading that another thread took just before the switch (it is ahead by ~10 ns at most).
+    // p.tsc: anchored at the latest it can have been, the TSC's time is not behind the steady
+    // readings taken before the switch (it is ahead by ~10 ns at most).
     base_tsc_ = p.tsc;
     base_ns_ = p.ns + static_cast<int64_t>((static_cast<unsigned __int128>(p.spread / 2 + 1) * mult) >> 32);
     mult_ = mult;

@@ -33,11 +33,14 @@ public:
 /// The TSC is used only on x86-64 when the kernel's clocksource is "tsc" (the kernel then found it
 /// invariant and synchronised across CPUs) and DEMI_CLOCK is not "steady". Its rate is measured
 /// against the steady clock over the first `calibration_span` of use: until then every reading is
-/// the steady clock's (plus two TSC reads), after it the TSC's, scaled and anchored so that time
-/// goes on continuously from the steady clock's reading at the switch. Afterwards the two clocks
-/// part only by the error of that measurement (a few parts per million) and by whatever NTP slews
-/// the kernel's clock: this clock is for the runtime's timers and deadlines, never to be compared
-/// with another clock's readings. Safe to read from several threads at once.
+/// the steady clock's, after it the TSC's, scaled and anchored so that time goes on continuously
+/// from the steady clock's reading at the switch. Afterwards the two clocks part only by the error
+/// of that measurement (a few parts per million) and by whatever NTP slews the kernel's clock: this
+/// clock is for the runtime's timers and deadlines, never to be compared with another clock's
+/// readings. Safe to read from several threads at once, and monotonic within each thread; the TSC
+/// is read without a fence (a fence doubles the cost), so one thread's reading may be a little
+/// behind one another thread took just before (the runtime's times never cross threads). Should
+/// the kernel later stop trusting the TSC (its watchdog), this clock does not notice.
 class machine_clock_source final : public clock_source {
 public:
     static constexpr duration calibration_span = std::chrono::milliseconds(10);
@@ -80,6 +83,7 @@ private:
     mutable int64_t base_ns_ = 0;
     mutable uint64_t mult_ = 0; // nanoseconds per tick, 32.32 fixed point
     mutable std::atomic<bool> claimed_{false};
+    mutable int failed_calibrations_ = 0; // written only by the reading holding claimed_
     mutable std::atomic<bool> calibrated_{false};
 };
 

@@ -6,6 +6,7 @@
 #include <array>
 #include <cstdlib>
 #include <fstream>
+#include <limits>
 #include <set>
 #include <string>
 #include <thread>
@@ -76,8 +77,23 @@ void read_monotonic_for(const machine_clock_source &c, duration span) {
     }
 }
 
+// DEMI_CLOCK unset for the life of a test (restored after): the clocks made meanwhile decide alone.
+class without_demi_clock {
+public:
+    without_demi_clock() {
+        if (const char *v = std::getenv("DEMI_CLOCK")) saved_ = v;
+        unsetenv("DEMI_CLOCK");
+    }
+    ~without_demi_clock() {
+        if (!saved_.empty()) setenv("DEMI_CLOCK", saved_.c_str(), 1);
+    }
+
+private:
+    std::string saved_;
+};
+
 TEST(machine_clock_source_test, uses_the_tsc_exactly_when_the_kernel_does) {
-    ASSERT_EQ(std::getenv("DEMI_CLOCK"), nullptr) << "the test decides DEMI_CLOCK itself";
+    const without_demi_clock env;
     machine_clock_source c;
     EXPECT_EQ(c.tsc_eligible(), kernel_clocksource_is_tsc());
     EXPECT_FALSE(c.uses_tsc()); // not before its rate is measured
@@ -92,26 +108,44 @@ TEST(machine_clock_source_test, uses_the_tsc_exactly_when_the_kernel_does) {
 }
 
 TEST(machine_clock_source_test, monotonic_across_the_switch_to_the_tsc) {
+    const without_demi_clock env;
     machine_clock_source c;
     read_monotonic_for(c, machine_clock_source::calibration_span * 3);
 }
 
 TEST(machine_clock_source_test, keeps_time_with_the_steady_clock) {
+    const without_demi_clock env;
     machine_clock_source c;
     read_monotonic_for(c, machine_clock_source::calibration_span + 1ms);
-    // Anchored at the steady clock's reading when it switched: the two agree now...
-    const int64_t s0 = steady_ns();
-    const int64_t m0 = c.now().time_since_epoch().count();
-    EXPECT_LT(std::llabs(m0 - s0), 1'000'000) << "apart by " << (m0 - s0) << " ns";
-    // ...and move at the same rate: over 200 ms, within 0.05% (the measured rate is far closer).
+    EXPECT_EQ(c.uses_tsc(), c.tsc_eligible());
+    // How far this clock is from the steady clock: its reading against the middle of two steady
+    // readings around it, from the tightest of a few such brackets (one the thread was interrupted
+    // in is far wider).
+    auto offset = [&c] {
+        int64_t best_width = std::numeric_limits<int64_t>::max(), best = 0;
+        for (int i = 0; i < 50; ++i) {
+            const int64_t a = steady_ns();
+            const int64_t m = c.now().time_since_epoch().count();
+            const int64_t b = steady_ns();
+            if (b - a < best_width) {
+                best_width = b - a;
+                best = m - (a + (b - a) / 2);
+            }
+        }
+        return best;
+    };
+    // Anchored at the steady clock's reading when it switched: the two agree now (a reading takes
+    // ~25 ns; the anchor is ahead by ~10 ns)...
+    const int64_t o0 = offset();
+    EXPECT_LT(std::llabs(o0), 2'000) << "apart by " << o0 << " ns";
+    // ...and move at the same rate: over 200 ms, within 20 ppm (4 us; the rate is measured to a few).
     std::this_thread::sleep_for(200ms);
-    const int64_t s1 = steady_ns();
-    const int64_t m1 = c.now().time_since_epoch().count();
-    EXPECT_LT(std::llabs((m1 - m0) - (s1 - s0)), 100'000)
-        << "steady " << (s1 - s0) << " ns, machine clock " << (m1 - m0) << " ns";
+    const int64_t o1 = offset();
+    EXPECT_LT(std::llabs(o1 - o0), 4'000) << "apart by " << o0 << " ns, then by " << o1 << " ns";
 }
 
 TEST(machine_clock_source_test, demi_clock_steady_keeps_the_steady_clock) {
+    const without_demi_clock env;
     ASSERT_EQ(setenv("DEMI_CLOCK", "steady", 1), 0);
     machine_clock_source c;
     ASSERT_EQ(unsetenv("DEMI_CLOCK"), 0);
@@ -129,6 +163,7 @@ TEST(machine_clock_source_test, demi_clock_steady_keeps_the_steady_clock) {
 }
 
 TEST(machine_clock_source_test, threads_reading_through_the_switch_each_see_time_move_forward) {
+    const without_demi_clock env;
     machine_clock_source c;
     std::vector<std::thread> readers;
     std::array<bool, 4> ok{};
