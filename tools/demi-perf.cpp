@@ -145,8 +145,9 @@ void print_usage(std::FILE *out) {
                "  --cpu N        pin this process to CPU N\n"
                "  --timeout S    give up after S seconds (default 60; server: run until killed unless given)\n"
                "  --verbose      print per-round results\n"
-               "  --samples FILE write every measured round trip (ns, in the order measured; one per line,\n"
-               "                 prefixed by the run's name) to FILE, for tail and periodicity analysis\n"
+               "  --samples FILE client, pingpong: write every measured round trip (ns, in the order\n"
+               "                 measured; one per line, prefixed by the run's name; pingpong's rounds one\n"
+               "                 after the other) to FILE, for tail and periodicity analysis\n"
                "\n"
                "Output ends with machine-readable lines: RESULT key=value ...\n",
                out);
@@ -253,6 +254,8 @@ options parse_args(int argc, char **argv) {
     if (o.mode_ == run_mode::client && o.baseline_ && o.baseline_addr_.empty())
         usage_error("%s", "client --baseline needs --baseline-addr IP:PORT of a `demi-perf server --baseline`");
     if (o.count_ < o.conns_) usage_error("%s", "--count must be at least --conns");
+    if (o.mode_ == run_mode::server && !o.samples_path_.empty())
+        usage_error("%s", "--samples is for client and pingpong (the client measures the round trips)");
     return o;
 }
 
@@ -1504,6 +1507,11 @@ extern "C" void on_alarm(int) {
 
 int run(int argc, char **argv) {
     options o = parse_args(argc, argv);
+    if (!o.samples_path_.empty()) { // fail now, not after the run
+        std::FILE *f = std::fopen(o.samples_path_.c_str(), "w");
+        if (f == nullptr) fail("--samples %s: %s", o.samples_path_.c_str(), std::strerror(errno));
+        std::fclose(f);
+    }
     std::signal(SIGPIPE, SIG_IGN);
     pin_to_cpu(o.cpu_);
 
