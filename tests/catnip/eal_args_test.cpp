@@ -134,13 +134,17 @@ TEST(CatnipMemif, DepartureFrameOnTheWire) {
 // The parking of a port whose memif peer announced its departure: the rings are left alone until
 // the link has gone down and come up again (fresh rings), or the limit passes with the link never
 // seen down; a port that departed itself stays parked.
-TEST(CatnipMemif, ParkedUntilTheLinkGoesDownAndComesBack) {
-    using demi::catnip::detail::park_tracker;
+class CatnipPark : public ::testing::Test {
+protected:
+    using park_tracker = demi::catnip::detail::park_tracker;
     using outcome = park_tracker::outcome;
-    using namespace std::chrono_literals;
-    const auto t0 = std::chrono::steady_clock::time_point{} + 1h;
-    constexpr auto limit = demi::catnip::dpdk_device::park_limit;
+    const std::chrono::steady_clock::time_point t0 = std::chrono::steady_clock::time_point{} + std::chrono::hours(1);
+    static constexpr auto limit = demi::catnip::dpdk_device::park_limit;
     park_tracker p;
+};
+using namespace std::chrono_literals;
+
+TEST_F(CatnipPark, ParkedUntilTheLinkGoesDownAndComesBack) {
     EXPECT_FALSE(p.parked());
     p.peer_leaving(t0);
     EXPECT_TRUE(p.parked());
@@ -157,13 +161,7 @@ TEST(CatnipMemif, ParkedUntilTheLinkGoesDownAndComesBack) {
     EXPECT_FALSE(p.has_departed());
 }
 
-TEST(CatnipMemif, ParkedPortResumesAtTheLimitWhenTheLinkNeverWentDown) {
-    using demi::catnip::detail::park_tracker;
-    using outcome = park_tracker::outcome;
-    using namespace std::chrono_literals;
-    const auto t0 = std::chrono::steady_clock::time_point{} + 1h;
-    constexpr auto limit = demi::catnip::dpdk_device::park_limit;
-    park_tracker p;
+TEST_F(CatnipPark, ParkedPortResumesAtTheLimitWhenTheLinkNeverWentDown) {
     p.peer_leaving(t0);
     EXPECT_EQ(p.check(true, t0 + limit - 1ms, limit), outcome::parked);
     EXPECT_EQ(p.check(true, t0 + limit, limit), outcome::resumed_at_limit);
@@ -175,13 +173,7 @@ TEST(CatnipMemif, ParkedPortResumesAtTheLimitWhenTheLinkNeverWentDown) {
     EXPECT_EQ(p.check(true, t0 + 3 * limit + 10s, limit), outcome::resumed_at_limit);
 }
 
-TEST(CatnipMemif, DepartedPortStaysParked) {
-    using demi::catnip::detail::park_tracker;
-    using outcome = park_tracker::outcome;
-    using namespace std::chrono_literals;
-    const auto t0 = std::chrono::steady_clock::time_point{} + 1h;
-    constexpr auto limit = demi::catnip::dpdk_device::park_limit;
-    park_tracker p;
+TEST_F(CatnipPark, DepartedPortStaysParked) {
     p.peer_leaving(t0); // the peer announced first, then this end went too
     p.departed();
     EXPECT_TRUE(p.has_departed());

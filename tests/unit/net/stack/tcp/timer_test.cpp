@@ -7,17 +7,32 @@
 namespace demi::net::tcp::test {
 namespace {
 
-using retransmission = tcp_test;
-using delayed_ack = tcp_test;
-using persist = tcp_test;
-using keepalive = tcp_test;
 constexpr std::uint32_t S = our_iss + 1;
 constexpr std::uint32_t R = peer_iss + 1;
 
+class timer_test : public tcp_test {
+protected:
+    /// ESTABLISHED, with "abc" pushed and sent (on the wire in out_).
+    void established_sending_abc() {
+        established();
+        ASSERT_TRUE(push(text("abc")));
+        dispatch();
+    }
+    /// ESTABLISHED, the peer's window shut, then "abc" pushed (held back).
+    void established_behind_a_zero_window() {
+        established();
+        send(seg(f::ack, R, S, 0));
+        ASSERT_TRUE(push(text("abc")));
+        dispatch();
+    }
+};
+using retransmission = timer_test;
+using delayed_ack = timer_test;
+using persist = timer_test;
+using keepalive = timer_test;
+
 TEST_F(retransmission, data_resent_after_rto_with_backoff) {
-    established();
-    ASSERT_TRUE(push(text("abc")));
-    dispatch();
+    established_sending_abc();
     expect(f::ack | f::psh, S, R, 3);
     EXPECT_EQ(conn_->poll_at(), now_ + 1s);
     advance(1s);
@@ -43,9 +58,7 @@ TEST_F(retransmission, timeout_collapses_cwnd) {
 
 TEST_F(retransmission, too_many_retransmits_etimedout) {
     cfg_.max_retransmits_ = 2;
-    established();
-    ASSERT_TRUE(push(text("abc")));
-    dispatch();
+    established_sending_abc();
     advance(1s);
     advance(2s);
     out_.clear();
@@ -58,9 +71,7 @@ TEST_F(retransmission, too_many_retransmits_etimedout) {
 
 TEST_F(retransmission, user_timeout_etimedout) {
     cfg_.user_timeout_ = 2500ms;
-    established();
-    ASSERT_TRUE(push(text("abc")));
-    dispatch();
+    established_sending_abc();
     expect(f::ack | f::psh, S, R, 3);
     advance(1s);
     expect(f::ack | f::psh, S, R, 3); // the first retransmission
@@ -76,9 +87,7 @@ TEST_F(retransmission, user_timeout_etimedout) {
 }
 
 TEST_F(retransmission, user_timeout_set_while_retransmitting_moves_the_running_timer) {
-    established();
-    ASSERT_TRUE(push(text("abc")));
-    dispatch();
+    established_sending_abc();
     advance(1s);
     advance(2s);
     EXPECT_EQ(conn_->poll_at(), now_ + 4s); // the third retransmission at 7 s
@@ -89,9 +98,7 @@ TEST_F(retransmission, user_timeout_set_while_retransmitting_moves_the_running_t
 }
 
 TEST_F(retransmission, user_timeout_already_past_fails_at_the_next_millisecond) {
-    established();
-    ASSERT_TRUE(push(text("abc")));
-    dispatch();
+    established_sending_abc();
     advance(1s);
     advance(2s);
     conn_->set_user_timeout(1s, now_);
@@ -148,9 +155,7 @@ TEST_F(retransmission, user_timeout_shorter_than_the_rto_fails_after_one_retrans
     // As Linux: nothing fails before a retransmission timeout has retransmitted; then the timer is
     // already past the user timeout, and runs out 1 ms later.
     cfg_.user_timeout_ = 300ms;
-    established();
-    ASSERT_TRUE(push(text("abc")));
-    dispatch();
+    established_sending_abc();
     expect(f::ack | f::psh, S, R, 3);
     advance(1s);
     expect(f::ack | f::psh, S, R, 3);
@@ -164,9 +169,7 @@ TEST_F(retransmission, user_timeout_replaces_the_retransmission_count) {
     // Set, it alone ends a synchronized connection, as Linux's replaces tcp_retries2.
     cfg_.max_retransmits_ = 2;
     cfg_.user_timeout_ = 20s;
-    established();
-    ASSERT_TRUE(push(text("abc")));
-    dispatch();
+    established_sending_abc();
     advance(1s);
     advance(2s);
     advance(4s); // the third timeout: without a user timeout the connection would end here
@@ -179,9 +182,7 @@ TEST_F(retransmission, user_timeout_replaces_the_retransmission_count) {
 }
 
 TEST_F(retransmission, ack_stops_timer) {
-    established();
-    ASSERT_TRUE(push(text("abc")));
-    dispatch();
+    established_sending_abc();
     send(seg(f::ack, R, S + 3));
     EXPECT_FALSE(conn_->poll_at());
 }
@@ -201,9 +202,7 @@ TEST_F(retransmission, rtt_sample_shortens_rto) {
 }
 
 TEST_F(retransmission, karn_no_sample_from_retransmission) {
-    established();
-    ASSERT_TRUE(push(text("abc")));
-    dispatch();
+    established_sending_abc();
     const duration before = conn_->rto().srtt();
     advance(1s);
     out_.clear();
@@ -257,10 +256,7 @@ TEST_F(delayed_ack, piggybacked_on_data) {
 }
 
 TEST_F(persist, zero_window_probed_with_backoff) {
-    established();
-    send(seg(f::ack, R, S, 0));
-    ASSERT_TRUE(push(text("abc")));
-    dispatch();
+    established_behind_a_zero_window();
     expect_nothing();
     EXPECT_EQ(conn_->poll_at(), now_ + 1s);
     advance(1s);
@@ -273,10 +269,7 @@ TEST_F(persist, zero_window_probed_with_backoff) {
 }
 
 TEST_F(persist, window_opens_sends_rest) {
-    established();
-    send(seg(f::ack, R, S, 0));
-    ASSERT_TRUE(push(text("abc")));
-    dispatch();
+    established_behind_a_zero_window();
     advance(1s);
     expect(f::ack, S, R, 1);
     send(seg(f::ack, R, S + 1, 100));
@@ -285,10 +278,7 @@ TEST_F(persist, window_opens_sends_rest) {
 
 TEST_F(persist, probes_never_time_out) {
     cfg_.max_retransmits_ = 1;
-    established();
-    send(seg(f::ack, R, S, 0));
-    ASSERT_TRUE(push(text("abc")));
-    dispatch();
+    established_behind_a_zero_window();
     for (int i = 0; i < 6; ++i) {
         now_ = *conn_->poll_at();
         dispatch();
@@ -301,10 +291,7 @@ TEST_F(persist, user_timeout_bounds_data_held_behind_a_zero_window) {
     // As on Linux, counted from the first probe: probes at 1 s and 3 s (2 s later, under 2.5 s);
     // the next, due at 7 s, is brought in to 3.5 s, where the connection fails instead of probing.
     cfg_.user_timeout_ = 2500ms;
-    established();
-    send(seg(f::ack, R, S, 0));
-    ASSERT_TRUE(push(text("abc")));
-    dispatch();
+    established_behind_a_zero_window();
     advance(1s);
     expect(f::ack, S, R, 1);
     send(seg(f::ack, R, S, 0));
