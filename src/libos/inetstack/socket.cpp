@@ -128,14 +128,16 @@ result<void> socket::setsockopt(rt::runtime &rt, int level, int name, const void
     }
     if (level == IPPROTO_TCP && name != TCP_NODELAY) {
         if (v < 1 || v > option_max(name)) return error(EINVAL);
-        if (name == TCP_SYNCNT)
+        if (name == TCP_SYNCNT) {
             syncnt_ = v;
-        else if (name == TCP_KEEPCNT)
+            syncnt_set_ = true;
+        } else if (name == TCP_KEEPCNT) {
             keepcnt_ = v;
-        else if (name == TCP_KEEPIDLE)
+        } else if (name == TCP_KEEPIDLE) {
             keepidle_ = std::chrono::seconds(v);
-        else
+        } else {
             keepintvl_ = std::chrono::seconds(v);
+        }
         options_changed(rt, name == TCP_KEEPIDLE);
         return ok();
     }
@@ -205,6 +207,7 @@ tcp_socket::tcp_socket(backend &b, net::conn_id c, const tcp_socket &from) noexc
     nodelay_ = from.nodelay_;
     keepalive_ = from.keepalive_;
     syncnt_ = from.syncnt_;
+    syncnt_set_ = from.syncnt_set_;
     keepcnt_ = from.keepcnt_;
     keepidle_ = from.keepidle_;
     keepintvl_ = from.keepintvl_;
@@ -218,7 +221,8 @@ tcp_socket::~tcp_socket() {
 }
 
 void tcp_socket::options_changed(rt::runtime &rt, bool keepidle_set) {
-    if (listener_) (void)be_->host().tcp_listen_set_syn_retries(*listener_, static_cast<unsigned>(syncnt_));
+    if (listener_ && syncnt_set_)
+        (void)be_->host().tcp_listen_set_syn_retries(*listener_, static_cast<unsigned>(syncnt_));
     apply_options(rt.sched().now(), keepidle_set);
 }
 
@@ -327,7 +331,7 @@ result<void> tcp_socket::listen(rt::runtime &, int backlog) {
     if (!l) return l.err();
     listener_ = *l;
     role_ = role::listening;
-    (void)be_->host().tcp_listen_set_syn_retries(*listener_, static_cast<unsigned>(syncnt_));
+    if (syncnt_set_) (void)be_->host().tcp_listen_set_syn_retries(*listener_, static_cast<unsigned>(syncnt_));
     return ok();
 }
 

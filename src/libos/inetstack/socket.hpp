@@ -50,6 +50,9 @@ protected:
     // sockets inherit them); a zero linger makes close() an abort (RST).
     int nodelay_ = 1, keepalive_ = 0, reuseaddr_ = 0, syncnt_ = 0, keepcnt_ = 0;
     int user_timeout_ms_ = 0; // TCP_USER_TIMEOUT, milliseconds (0: off)
+    // TCP_SYNCNT was set: only then does a listener's value replace the stack's SYN-ACK retries
+    // (tcp::config::synack_retries_), as on Linux.
+    bool syncnt_set_ = false;
     duration keepidle_{}, keepintvl_{};
     ::linger linger_{};
     rt::wait_list readers_, writers_;

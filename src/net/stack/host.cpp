@@ -567,6 +567,18 @@ result<void> host::tcp_listen_set_syn_retries(listener_id l, unsigned n) {
     return ok();
 }
 
+result<unsigned> host::tcp_listen_syn_retries(listener_id l) const {
+    auto it = listeners_.find(static_cast<std::uint32_t>(l));
+    if (it == listeners_.end()) return demi::error(EBADF);
+    return it->second.lst_.syn_retries();
+}
+
+std::optional<listener_id> host::tcp_listener_on(std::uint16_t port) const {
+    auto it = by_port_.find(port);
+    if (it == by_port_.end()) return std::nullopt;
+    return it->second;
+}
+
 result<void> host::tcp_unlisten(listener_id l) {
     auto it = listeners_.find(static_cast<std::uint32_t>(l));
     if (it == listeners_.end()) return demi::error(EBADF);

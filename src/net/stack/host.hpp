@@ -141,6 +141,11 @@ public:
     /// SYN-RECEIVED) is given up, for those it makes and those still waiting for their handshake's
     /// ACK. EBADF for a bad id.
     result<void> tcp_listen_set_syn_retries(listener_id l, unsigned n);
+    /// The SYN-ACK retransmissions a listener gives the connections it makes: its TCP_SYNCNT, else
+    /// tcp::config::synack_retries_. EBADF for a bad id.
+    [[nodiscard]] result<unsigned> tcp_listen_syn_retries(listener_id l) const;
+    /// The listener on local port `port`, if any.
+    [[nodiscard]] std::optional<listener_id> tcp_listener_on(std::uint16_t port) const;
     /// Active open to `addr`:`port` from `local_port` (0: a random free ephemeral port, RFC 6056 §3.3.1).
     /// EADDRINUSE if the 4-tuple is taken, EADDRNOTAVAIL when no ephemeral port is free.
     result<conn_id> tcp_connect(time_point now, ipv4_address addr, std::uint16_t port, std::uint16_t local_port = 0);

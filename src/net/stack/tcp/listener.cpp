@@ -24,7 +24,9 @@ seq32 isn_generator::operator()(const four_tuple &t, time_point now) const noexc
 }
 
 listener::listener(endpoint local, std::size_t backlog, const config &c, isn_fn isn)
-    : local_(local), backlog_(backlog), cfg_(c), isn_(std::move(isn)) {}
+    : local_(local), backlog_(backlog), cfg_(c), isn_(std::move(isn)) {
+    cfg_.syn_retries_ = c.synack_retries_; // a passive open's SYN-ACKs, as Linux's request sockets
+}
 
 listener::outcome listener::process(time_point now, const wire::ipv4_repr &ip, const wire::tcp_repr &seg,
                                     std::span<const std::byte> payload) {

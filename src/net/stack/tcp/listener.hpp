@@ -48,8 +48,10 @@ public:
     }
 
     /// TCP_SYNCNT on the listening socket: the SYN-ACK retransmissions of the connections it makes
-    /// from now on (as Linux uses the listener's value for them).
+    /// from now on (as Linux uses the listener's value for them); until it is set,
+    /// config::synack_retries_.
     void set_syn_retries(unsigned n) noexcept { cfg_.syn_retries_ = n; }
+    [[nodiscard]] unsigned syn_retries() const noexcept { return cfg_.syn_retries_; }
     [[nodiscard]] const endpoint &local() const noexcept { return local_; }
     [[nodiscard]] std::size_t backlog() const noexcept { return backlog_; }
     [[nodiscard]] std::size_t queued() const noexcept { return queued_; }

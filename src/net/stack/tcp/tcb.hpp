@@ -82,8 +82,12 @@ struct config {
     duration rto_initial_ = 1s; // RFC 6298 §2.1
     duration rto_min_ = 1s;     // RFC 6298 §2.4
     duration rto_max_ = 60s;    // RFC 6298 §2.5
-    /// Retransmissions of a SYN or SYN-ACK before the open fails with ETIMEDOUT.
+    /// Retransmissions of a SYN or SYN-ACK before the open fails with ETIMEDOUT (TCP_SYNCNT; Linux's
+    /// tcp_syn_retries).
     unsigned syn_retries_ = 6;
+    /// What a listener gives the connections it makes for syn_retries_ (their SYN-ACK retransmissions)
+    /// unless TCP_SYNCNT is set on it (listener::set_syn_retries): Linux's tcp_synack_retries.
+    unsigned synack_retries_ = 5;
     /// Retransmissions of data or FIN before the connection fails with ETIMEDOUT (RFC 1122 §4.2.3.5 R2).
     unsigned max_retransmits_ = 15;
     /// If non-zero, data unacknowledged for this long fails the connection with ETIMEDOUT (RFC 5482).

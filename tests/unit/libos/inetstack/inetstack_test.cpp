@@ -874,11 +874,43 @@ TEST_F(inetstack, tcp_syncnt_bounds_the_syn_retransmissions_before_connect_times
     for (const auto &sg : segs) EXPECT_EQ(sg.flags, wire::tcp_flag::syn);
 }
 
+TEST_F(inetstack, a_listener_without_tcp_syncnt_keeps_the_stacks_syn_ack_retries) {
+    // As on Linux: TCP_SYNCNT reads 6 (the SYN retries) on any socket, but a listener's half-open
+    // connections retry their SYN-ACK tcp_synack_retries (5) times unless TCP_SYNCNT is set on it.
+    const auto &host = static_cast<backend &>(b_->rt->dev()).host();
+    int ls = b_->socket(SOCK_STREAM);
+    ASSERT_TRUE(b_->q(ls).bind(*b_->rt, address("10.0.0.2", 7023)).has_value());
+    ASSERT_TRUE(b_->q(ls).listen(*b_->rt, 4).has_value());
+    const auto l = host.tcp_listener_on(7023);
+    ASSERT_TRUE(l);
+    EXPECT_EQ(host.tcp_listen_syn_retries(*l).value(), 5u);
+    int v = 0;
+    socklen_t len = sizeof v;
+    ASSERT_TRUE(b_->q(ls).getsockopt(IPPROTO_TCP, TCP_SYNCNT, &v, &len).has_value());
+    EXPECT_EQ(v, 6);
+    // Another option set on the listener leaves it so; TCP_SYNCNT, even at 6, replaces it.
+    int one = 1;
+    ASSERT_TRUE(b_->q(ls).setsockopt(*b_->rt, IPPROTO_TCP, TCP_KEEPCNT, &one, sizeof one).has_value());
+    EXPECT_EQ(host.tcp_listen_syn_retries(*l).value(), 5u);
+    int six = 6;
+    ASSERT_TRUE(b_->q(ls).setsockopt(*b_->rt, IPPROTO_TCP, TCP_SYNCNT, &six, sizeof six).has_value());
+    EXPECT_EQ(host.tcp_listen_syn_retries(*l).value(), 6u);
+    // Set before listen, it is the listener's from the start.
+    int early = b_->socket(SOCK_STREAM);
+    int three = 3;
+    ASSERT_TRUE(b_->q(early).setsockopt(*b_->rt, IPPROTO_TCP, TCP_SYNCNT, &three, sizeof three).has_value());
+    ASSERT_TRUE(b_->q(early).bind(*b_->rt, address("10.0.0.2", 7024)).has_value());
+    ASSERT_TRUE(b_->q(early).listen(*b_->rt, 4).has_value());
+    ASSERT_TRUE(host.tcp_listener_on(7024));
+    EXPECT_EQ(host.tcp_listen_syn_retries(*host.tcp_listener_on(7024)).value(), 3u);
+    EXPECT_FALSE(host.tcp_listener_on(7025));
+}
+
 TEST_F(inetstack, tcp_syncnt_on_a_listener_bounds_its_syn_ack_retransmissions) {
     // As on Linux, a listener's TCP_SYNCNT is the SYN-ACK retransmissions of its half-open
     // connections: set to 1, a SYN-ACK that is never acknowledged goes at once and again after 1 s,
     // and the connection is given up when the doubled RTO (2 s) runs out. Two handshakes: one already
-    // half-open when the option is set (6 retries before), one begun after.
+    // half-open when the option is set (5 retries before, the stack's SYN-ACK default), one begun after.
     const pair p = connect_pair(7022); // also resolves ARP both ways
     int one = 1;
     size_t before = 0; // frames b_ sent a_ before the two handshakes

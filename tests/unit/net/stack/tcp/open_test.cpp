@@ -408,6 +408,50 @@ TEST_F(syn_received_state, syn_data_beyond_window_not_acked) {
     EXPECT_EQ(read_all(), text("hel"));
 }
 
+TEST_F(listen_state, a_half_open_connection_sends_its_syn_ack_five_more_times_by_default) {
+    // As Linux's tcp_synack_retries (5), not the SYN retries (6): the SYN-ACK goes again after 1, 3,
+    // 7, 15 and 31 s, and the connection is given up when the next, doubled RTO (32 s) runs out.
+    EXPECT_EQ(cfg_.syn_retries_, 6u);
+    listener l({tuple_.local_.addr_, 80}, 4, cfg_, [](const four_tuple &, time_point) { return seq32(our_iss); });
+    wire::tcp_repr s = seg(f::syn, peer_iss);
+    s.options_.mss_ = 1460;
+    auto out = l.process(now_, ip_, s, {});
+    ASSERT_TRUE(out.conn_);
+    conn_.emplace(std::move(*out.conn_));
+    dispatch();
+    expect(f::syn | f::ack, our_iss, peer_iss + 1);
+    duration rto = 1s;
+    for (int i = 0; i < 5; ++i) {
+        advance(rto);
+        expect(f::syn | f::ack, our_iss, peer_iss + 1);
+        rto *= 2;
+    }
+    advance(rto - 1ms);
+    EXPECT_EQ(conn_->current_state(), state::syn_received);
+    advance(1ms);
+    expect_nothing();
+    EXPECT_EQ(conn_->current_state(), state::closed);
+    EXPECT_EQ(conn_->error(), ETIMEDOUT);
+    EXPECT_EQ(conn_->stats().retransmits_, 5u);
+}
+
+TEST_F(listen_state, tcp_syncnt_on_the_listener_replaces_the_syn_ack_default) {
+    listener l({tuple_.local_.addr_, 80}, 4, cfg_, [](const four_tuple &, time_point) { return seq32(our_iss); });
+    l.set_syn_retries(1);
+    wire::tcp_repr s = seg(f::syn, peer_iss);
+    s.options_.mss_ = 1460;
+    auto out = l.process(now_, ip_, s, {});
+    ASSERT_TRUE(out.conn_);
+    conn_.emplace(std::move(*out.conn_));
+    dispatch();
+    expect(f::syn | f::ack, our_iss, peer_iss + 1);
+    advance(1s);
+    expect(f::syn | f::ack, our_iss, peer_iss + 1);
+    advance(2s);
+    expect_nothing();
+    EXPECT_EQ(conn_->error(), ETIMEDOUT);
+}
+
 TEST_F(listen_state, syn_data_reaches_the_connection) {
     listener l({tuple_.local_.addr_, 80}, 4, cfg_, [](const four_tuple &, time_point) { return seq32(our_iss); });
     wire::tcp_repr s = seg(f::syn, peer_iss);
