@@ -15,6 +15,7 @@ namespace {
 struct scenario {
     const char *name;
     demi::phy::fault_params faults;
+    std::size_t queue_frames = 0; // the link's transmit queue, if not the default's: losses from congestion
 };
 
 demi::phy::fault_params make(double drop, double reorder, double duplicate, double corrupt) {
@@ -46,6 +47,9 @@ int main(int argc, char **argv) {
         {"clean", make(0, 0, 0, 0)},         {"loss 1%", make(0.01, 0, 0, 0)},    {"loss 5%", make(0.05, 0, 0, 0)},
         {"loss 10%", make(0.10, 0, 0, 0)},   {"reorder 5%", make(0, 0.05, 0, 0)}, {"duplicate 5%", make(0, 0, 0.05, 0)},
         {"corrupt 1%", make(0, 0, 0, 0.01)},
+        // No faults, a shallow queue at the sender's 1 Gbit/s link: the losses are the drops of a full
+        // queue when the window outgrows the path (about 9 segments) plus the queue, as at a bottleneck.
+        {"queue 16", make(0, 0, 0, 0), 16},  {"queue 32", make(0, 0, 0, 0), 32}, {"queue 64", make(0, 0, 0, 0), 64},
     };
     std::printf(
         "bulk TCP transfer, %zu MiB, 1 Gbit/s link with 50 us one-way latency, faults on both directions, seed %llu\n",
@@ -58,6 +62,7 @@ int main(int argc, char **argv) {
         p.seed_ = seed;
         p.bytes_ = mib << 20;
         p.faults_ = s.faults;
+        if (s.queue_frames != 0) p.link_.queue_frames = s.queue_frames;
         p.limits_.max_steps_ = 500'000'000;
         p.limits_.max_time_ = std::chrono::hours(24);
         const auto t0 = std::chrono::steady_clock::now();

@@ -297,6 +297,8 @@ bool connection::check_ack(time_point now, const wire::tcp_repr &seg, bool has_d
     // not SACKed before while data is outstanding, whether or not it also moves SND.UNA. A peer that
     // agreed to SACK but sends plain duplicates is still heard through RFC 5681's definition.
     std::uint32_t newly_sacked = 0;
+    const seq32 una_before = snd_una_;
+    const std::uint32_t sacked_before = sack_ok_ ? sb_.sacked_bytes() : 0;
     if (sack_ok_) {
         // RFC 2018 §8: a receiver may discard SACKed data (renege). A cumulative ACK that ends at or
         // inside a SACKed run shows it did: the scoreboard is no longer to be trusted and is dropped.
@@ -318,6 +320,14 @@ bool connection::check_ack(time_point now, const wire::tcp_repr &seg, bool has_d
     if (advanced) on_new_ack(now, seg, ack);
     if (sack_ok_) {
         if (sack_dup) on_sack_dup_ack(now);
+        if (in_recovery_) {
+            // RFC 9937 DeliveredData: SND.UNA's advance plus the change in SACKed octets (which drops
+            // when the advance covers SACKed ones). An ACK that SACKs anything new is taken to report
+            // further loss (data above a hole), so only a plain advance of SND.UNA is a safe ACK.
+            const std::int64_t delivered = std::int64_t{seq_distance(una_before, snd_una_)} +
+                                           std::int64_t{sb_.sacked_bytes()} - std::int64_t{sacked_before};
+            if (delivered > 0) prr_update(static_cast<std::uint32_t>(delivered), advanced && newly_sacked == 0);
+        }
         if (sack_recovering()) {
             // A retransmission that SACKs of later segments show lost goes again (retransmit_log).
             rxt_log_.acked(snd_una_, sb_);
@@ -391,9 +401,11 @@ void connection::on_new_ack(time_point now, const wire::tcp_repr &seg, seq32 ack
     }
 
     if (in_recovery_ && sack_ok_) {
-        // RFC 6675 §5 (A): a cumulative ACK beyond RecoveryPoint ends recovery; cwnd stays at the
-        // ssthresh set on entry. (B): a partial ACK only changes pipe, recomputed when sending.
+        // RFC 6675 §5 (A): a cumulative ACK beyond RecoveryPoint ends recovery, and cwnd is the
+        // ssthresh set on entry (RFC 9937 §6; until then PRR set it on every ACK, prr_update). (B): a
+        // partial ACK changes pipe, recomputed when sending.
         if (ack >= recover_) {
+            cc_->set_cwnd(cc_->ssthresh());
             in_recovery_ = false;
             dup_acks_ = 0;
             rxt_log_.clear();
@@ -461,11 +473,19 @@ void connection::on_sack_dup_ack(time_point now) {
     // Step (4): RecoveryPoint = HighData; ssthresh and cwnd from the congestion controller (RFC 6675
     // (4.2) says FlightSize / 2, which is NewReno's choice; CUBIC uses beta, RFC 9438 §4.6); the
     // segment at SND.UNA goes first (4.3), then NextSeg() as cwnd - pipe allows (4.5).
+    const std::uint32_t prior_cwnd = cc_->cwnd();
     cc_->on_loss(now, flight());
     recover_ = snd_max_;
     in_recovery_ = true;
     high_rxt_ = snd_una_;
     rxt_log_.clear();
+    // RFC 9937 §6, initialization: RecoverFS is pipe as recovery begins (this ACK's SACKs counted),
+    // at least the cwnd before the reduction (Linux's prior_cwnd): a pipe that loss has emptied would
+    // make ssthresh / RecoverFS a growth factor. The ACK's own delivered octets are then counted by
+    // prr_update, as every later one's.
+    prr_delivered_ = 0;
+    prr_out_ = 0;
+    recover_fs_ = std::max(pipe(), prior_cwnd);
     // (4.3): HighRxt and RescueRxt become the end of the segment retransmitted first (dispatch sets
     // HighRxt as it sends): the one at SND.UNA, up to the first SACKed run.
     {

@@ -28,6 +28,7 @@ std::uint32_t connection::sack_option_len() const noexcept {
 
 void connection::send_segment(time_point now, emitter &e, std::uint8_t flags, seq32 seq,
                               std::span<const std::byte> data) {
+    if (in_recovery_ && sack_ok_) prr_out_ += data.size(); // RFC 9937 prr_out: every octet sent in recovery
     wire::tcp_repr r;
     r.src_port_ = tuple_.local_.port_;
     r.dst_port_ = tuple_.remote_.port_;

@@ -1,6 +1,7 @@
 // Loss recovery on the send side: the retransmission timeout (RFC 6298 §5) and, with SACK, what to
-// send while recovering (RFC 6675 §4 NextSeg() and §5 (C)), also after a timeout (§5.1). The ACK
-// side (entering and leaving recovery, the scoreboard, RFC 6582 NewReno) is in input.cpp.
+// send while recovering (RFC 6675 §4 NextSeg() and §5 (C)), also after a timeout (§5.1), and how
+// much (RFC 9937 PRR, prr_update). The ACK side (entering and leaving recovery, the scoreboard,
+// RFC 6582 NewReno) is in input.cpp.
 #include <algorithm>
 #include <cerrno>
 
@@ -118,12 +119,28 @@ void connection::send_probe(time_point now, emitter &e) {
         snd_nxt_ += len + (fin ? 1 : 0);
         snd_max_ = seq_max(snd_max_, snd_nxt_);
     } else {
-        // Otherwise the highest-sequence segment sent goes again (with our FIN if that was sent).
+        // Otherwise the highest-sequence segment sent goes again (with our FIN if that was sent)...
         const seq32 data_top = seq_min(snd_max_, data_end());
-        const seq32 from = seq_max(snd_una_, data_top - std::min(seq_distance(snd_una_, data_top), smss));
-        const bool fin = fin_queued_ && snd_max_ > data_end();
+        seq32 from = seq_max(snd_una_, data_top - std::min(seq_distance(snd_una_, data_top), smss));
+        seq32 to = data_top;
+        bool fin = fin_queued_ && snd_max_ > data_end();
+        if (sack_ok_ && sb_.sacked_in(from, data_top) == seq_distance(from, data_top) && from > snd_una_) {
+            // ... unless the peer has SACKed it: its ACK would then tell nothing that duplicate ACKs
+            // count (RFC 8985 relies on RACK here, which this stack does not have), and a tail loss
+            // with fewer than DupThresh segments after it would wait for the RTO. The first unSACKed
+            // segment goes instead: the hole at SND.UNA, up to the first SACKed run.
+            from = snd_una_;
+            to = seq_min(data_top, snd_una_ + smss);
+            for (std::size_t i = 0; i < sb_.size(); ++i)
+                if (sb_[i].start_ > snd_una_) {
+                    to = seq_min(to, sb_[i].start_);
+                    break;
+                }
+            fin = false;
+            ++stats_.probe_hole_retransmits_;
+        }
         const std::uint32_t off = static_cast<std::uint32_t>(from - send_base_);
-        send_segment(now, e, flag::ack | (fin ? flag::fin : 0), from, send_bytes(off, seq_distance(from, data_top)));
+        send_segment(now, e, flag::ack | (fin ? flag::fin : 0), from, send_bytes(off, seq_distance(from, to)));
         ++stats_.retransmits_;
     }
     // RFC 8985 §7.3: the RTO timer is restarted after the probe (a probe is a retransmission for
@@ -131,6 +148,33 @@ void connection::send_probe(time_point now, emitter &e) {
     rto_at_ = now + rto_.rto();
     clamp_rto_to_user_timeout(now);
     arm_probe(now);
+}
+
+void connection::prr_update(std::uint32_t delivered, bool safe_ack) noexcept {
+    // RFC 9937 §6. While pipe is above ssthresh, sending follows delivery in proportion
+    // ssthresh / RecoverFS, so that pipe comes down to ssthresh by the end of recovery whatever the
+    // losses; below it (more was lost), the reduction bound: as much as was delivered (PRR-CRB), one
+    // segment more on an ACK that advanced SND.UNA with no further loss (PRR-SSRB), and never past
+    // ssthresh. cwnd = pipe + sndcnt: sack_send() sends while a segment fits under it, and what a
+    // whole segment does not cover waits for the next ACK (prr_delivered - prr_out carries it).
+    prr_delivered_ += delivered;
+    const std::uint64_t p = pipe();
+    const std::uint64_t ss = cc_->ssthresh();
+    const std::uint64_t mss = eff_mss();
+    std::uint64_t sndcnt = 0;
+    if (p > ss) {
+        // CEIL(prr_delivered * ssthresh / RecoverFS), and never more than was delivered: a reduction.
+        const std::uint64_t fs = std::max<std::uint64_t>(recover_fs_, 1);
+        const std::uint64_t allowed = std::min((prr_delivered_ * ss + fs - 1) / fs, prr_delivered_);
+        sndcnt = allowed > prr_out_ ? allowed - prr_out_ : 0;
+    } else {
+        std::uint64_t limit = std::max<std::uint64_t>(prr_delivered_ > prr_out_ ? prr_delivered_ - prr_out_ : 0, delivered);
+        if (safe_ack) limit += mss;
+        sndcnt = std::min(ss - p, limit);
+    }
+    // The fast retransmit goes whatever the count (output's fast_retx_pending_).
+    if (prr_out_ == 0 && sndcnt == 0) sndcnt = mss;
+    cc_->set_cwnd(static_cast<std::uint32_t>(std::min<std::uint64_t>(p + sndcnt, 0xffffffffu)));
 }
 
 std::optional<connection::next_seg> connection::sack_next_seg() const noexcept {

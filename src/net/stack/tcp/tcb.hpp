@@ -127,6 +127,8 @@ struct connection_stats {
     std::uint64_t rescue_retransmits_ = 0;
     /// Tail loss probes sent (RFC 8985 §7).
     std::uint64_t probes_ = 0;
+    /// Of those, probes that resent the hole at SND.UNA because the last segment was SACKed.
+    std::uint64_t probe_hole_retransmits_ = 0;
     /// Challenge ACKs not sent because of the RFC 5961 §7 limit.
     std::uint64_t challenge_acks_suppressed_ = 0;
     /// Octets that arrived on a SYN or SYN-ACK and were kept (RFC 9293 §3.10.7.2-3).
@@ -305,6 +307,10 @@ private:
     void on_new_ack(time_point now, const wire::tcp_repr &seg, seq32 ack);
     void on_dup_ack(time_point now);
     void on_sack_dup_ack(time_point now);
+    /// RFC 9937 §6: on an ACK in SACK fast recovery (the one that starts it included) that delivered
+    /// `delivered` octets (SND.UNA's advance and the change in SACKed octets), cwnd = pipe + sndcnt.
+    /// `safe_ack`: SND.UNA advanced and the ACK reported no further loss.
+    void prr_update(std::uint32_t delivered, bool safe_ack) noexcept;
     void process_text(time_point now, seq32 seq, std::span<const std::byte> data, bool fin);
     void process_fin(time_point now);
     void take_options(const wire::tcp_repr &syn);
@@ -467,6 +473,11 @@ private:
     // same test as its step 3 "full acknowledgment" and RFC 6675 §5.1 "HighACK >= RecoveryPoint".
     seq32 recover_;
     bool fast_retx_pending_ = false;
+    // RFC 9937 Proportional Rate Reduction in SACK fast recovery (prr_update): octets delivered to
+    // the receiver and sent since it began, and pipe then (RecoverFS).
+    std::uint64_t prr_delivered_ = 0;
+    std::uint64_t prr_out_ = 0;
+    std::uint32_t recover_fs_ = 0;
     // Tail loss probe (RFC 8985 §7), with SACK: when no ACK delivers anything for 2 * SRTT, one
     // segment goes so that its SACK (or ACK) reveals the loss. Unlike RFC 8985 (one probe, then the
     // RTO), further probes follow with the probe timeout doubled each time, as long as they fall

@@ -78,6 +78,25 @@ protected:
         EXPECT_EQ(a.r_.options_, with_blocks(b));
     }
 
+    /// Established with SACK, NewReno, and segments [17M, 37M) in flight (cwnd 20 * M: slow start
+    /// with one ACK a segment), of 80 pushed.
+    void twenty_in_flight() {
+        sack_established();
+        data_ = filled(80 * M);
+        ASSERT_TRUE(push(data_));
+        dispatch();
+        for (std::uint32_t i = 0; i < 17; ++i) send(seg(f::ack, R, S + (i + 1) * M));
+        out_.clear();
+        ASSERT_EQ(conn_->cc().cwnd(), 20 * M);
+        ASSERT_EQ(conn_->pipe(), 20 * M);
+    }
+    /// Removes the segments sent so far, each one full segment of data; returns how many.
+    int take_data_segments() {
+        int n = 0;
+        for (; !out_.empty(); out_.pop_front(), ++n) EXPECT_EQ(out_.front().data_.size(), M);
+        return n;
+    }
+
     std::vector<std::byte> data_;
 };
 
@@ -351,9 +370,10 @@ TEST_F(sack, third_dupack_enters_recovery_resends_hole_then_new_data) {
     EXPECT_EQ(conn_->cc().cwnd(), 6 * M);
     send(sack_ack(S + 12 * M, {{S + 13 * M, S + 16 * M}}));
     ASSERT_TRUE(conn_->in_recovery());
-    // (4.2) NewReno: ssthresh = cwnd = FlightSize / 2 = 8M / 2.
+    // (4.2) NewReno: ssthresh = FlightSize / 2 = 8M / 2. pipe is [16M, 20M) = ssthresh, so PRR's
+    // count is 0 but for the fast retransmit, which always goes (RFC 9937 §6): cwnd = pipe + M.
     EXPECT_EQ(conn_->cc().ssthresh(), 4 * M);
-    EXPECT_EQ(conn_->cc().cwnd(), 4 * M);
+    EXPECT_EQ(conn_->cc().cwnd(), 5 * M);
     // (4.3) the segment at SND.UNA; pipe is then [16M, 20M) + the resent M = 5M: cwnd is full.
     expect_data(S + 12 * M, M);
     expect_nothing();
@@ -379,7 +399,8 @@ TEST_F(sack, holes_resent_in_order_with_pipe) {
     expect_data(S + 19 * M, M); // limited transmit
     send(sack_ack(S + 12 * M, {{S + 15 * M, S + 17 * M}, {S + 13 * M, S + 14 * M}}));
     ASSERT_TRUE(conn_->in_recovery());
-    EXPECT_EQ(conn_->cc().cwnd(), 4 * M); // FlightSize 8M / 2
+    EXPECT_EQ(conn_->cc().ssthresh(), 4 * M); // FlightSize 8M / 2
+    EXPECT_EQ(conn_->cc().cwnd(), 5 * M);     // pipe (4M) + the fast retransmit (RFC 9937)
     expect_data(S + 12 * M, M);
     expect_nothing();
     // Pipe: the resent [12M, 13M), [14M, 15M) (not yet lost: 2M SACKed above) and [17M, 20M).
@@ -389,8 +410,89 @@ TEST_F(sack, holes_resent_in_order_with_pipe) {
     expect_data(S + 14 * M, M);
     expect_nothing();
     EXPECT_EQ(conn_->pipe(), 4 * M);
-    EXPECT_EQ(conn_->cc().cwnd(), 4 * M); // no inflation in SACK recovery
+    EXPECT_EQ(conn_->cc().cwnd(), 4 * M); // pipe 3M + PRR's count, the 1M this ACK delivered (no inflation)
     EXPECT_EQ(conn_->stats().sack_retransmits_, 1u);
+}
+
+// ---- RFC 9937 Proportional Rate Reduction ----
+
+TEST_F(sack, prr_spreads_the_reduction_over_the_acks_of_recovery) {
+    // One loss, [17M, 18M): after limited transmit 22 segments are out, so ssthresh = 11M (NewReno);
+    // RecoverFS is the cwnd before the reduction, 20M (pipe is 18M: 17M lost, three SACKed). While
+    // pipe > ssthresh, PRR lets out ssthresh / RecoverFS of what each ACK delivers, about one segment
+    // for every two SACKed, from the first ACKs of recovery on. Without PRR (cwnd = ssthresh at once)
+    // nothing but the retransmission would go until pipe had fallen to 11M, eight ACKs later.
+    twenty_in_flight();
+    send(sack_ack(S + 17 * M, {{S + 18 * M, S + 19 * M}}));
+    send(sack_ack(S + 17 * M, {{S + 18 * M, S + 20 * M}}));
+    EXPECT_EQ(take_data_segments(), 2); // limited transmit: [37M, 39M)
+    send(sack_ack(S + 17 * M, {{S + 18 * M, S + 21 * M}}));
+    ASSERT_TRUE(conn_->in_recovery());
+    EXPECT_EQ(conn_->cc().ssthresh(), 11 * M);
+    expect_data(S + 17 * M, M); // the fast retransmit
+    expect_nothing();
+    // Each further ACK SACKs one more segment: after the k-th, prr_delivered = (k + 1)M and
+    // CEIL(prr_delivered * 11 / 20) - prr_out is 0.1M, 0.65M, 1.2M, 0.75M, 1.3M, 0.85M, 1.4M, 0.95M,
+    // 1.5M, 1.05M, 0.6M, 1.15M: a segment goes whenever a whole one is due.
+    std::vector<int> sent;
+    for (std::uint32_t k = 1; k <= 12; ++k) {
+        send(sack_ack(S + 17 * M, {{S + 18 * M, S + (21 + k) * M}}));
+        sent.push_back(take_data_segments());
+    }
+    EXPECT_EQ(sent, (std::vector<int>{0, 0, 1, 0, 1, 0, 1, 0, 1, 1, 0, 1}));
+    EXPECT_GT(conn_->pipe(), conn_->cc().ssthresh()); // still reducing: 14M
+    // An ACK past RecoveryPoint (39M) ends recovery: cwnd = ssthresh.
+    send(seg(f::ack, R, S + 39 * M));
+    EXPECT_FALSE(conn_->in_recovery());
+    EXPECT_EQ(conn_->cc().cwnd(), 11 * M);
+}
+
+TEST_F(sack, prr_reduction_bound_paces_repairs_by_what_is_delivered) {
+    // Ten of twenty lost, [17M, 27M): when recovery begins pipe ([30M, 39M) = 9M) is already under
+    // ssthresh (11M). With cwnd = ssthresh (RFC 6675 alone) each ACK would let out two segments;
+    // PRR's reduction bound (CRB, as no ACK here advances SND.UNA) lets out what each ACK delivered:
+    // one segment, the next lost hole.
+    twenty_in_flight();
+    send(sack_ack(S + 17 * M, {{S + 27 * M, S + 28 * M}}));
+    send(sack_ack(S + 17 * M, {{S + 27 * M, S + 29 * M}}));
+    EXPECT_EQ(take_data_segments(), 2); // limited transmit: [37M, 39M)
+    send(sack_ack(S + 17 * M, {{S + 27 * M, S + 30 * M}}));
+    ASSERT_TRUE(conn_->in_recovery());
+    EXPECT_EQ(conn_->cc().ssthresh(), 11 * M);
+    EXPECT_EQ(conn_->cc().cwnd(), 10 * M); // pipe 9M + the 1M this ACK delivered
+    expect_data(S + 17 * M, M);             // the fast retransmit
+    expect_nothing();
+    for (std::uint32_t k = 1; k <= 5; ++k) {
+        send(sack_ack(S + 17 * M, {{S + 27 * M, S + (30 + k) * M}}));
+        expect_data(S + (17 + k) * M, M);
+        expect_nothing();
+    }
+    EXPECT_EQ(conn_->stats().sack_retransmits_, 5u);
+}
+
+TEST_F(sack, prr_never_lets_out_more_than_is_delivered_while_pipe_is_above_ssthresh) {
+    // Recovery begins with pipe 0 ([12M, 13M) lost, the rest SACKed), so RecoverFS is the cwnd before
+    // the reduction (6M), not pipe. Then the receiver reneges (RFC 2018 §8): the scoreboard goes and
+    // pipe jumps above ssthresh. The proportional part must still send no more than was delivered
+    // (with RecoverFS = pipe = 0 it would have let out the whole window at once).
+    six_in_flight();
+    send(sack_ack(S + 12 * M, {{S + 13 * M, S + 18 * M}}));
+    ASSERT_TRUE(conn_->in_recovery());
+    EXPECT_EQ(conn_->cc().ssthresh(), 3 * M);
+    expect_data(S + 12 * M, M); // the fast retransmit, then what CRB allows: ssthresh - pipe
+    expect_data(S + 18 * M, M);
+    expect_data(S + 19 * M, M);
+    expect_nothing();
+    send(seg(f::ack, R, S + 14 * M)); // ends inside SACKed data: reneging
+    expect_nothing();
+    EXPECT_GT(conn_->pipe(), conn_->cc().ssthresh());
+    send(sack_ack(S + 14 * M, {{S + 15 * M, S + 16 * M}}));
+    send(sack_ack(S + 14 * M, {{S + 15 * M, S + 17 * M}}));
+    // 7M delivered, 3M sent: CEIL(7M * 3M / 6M) = 3.5M allows half a segment more, not a burst.
+    expect_nothing();
+    send(sack_ack(S + 14 * M, {{S + 15 * M, S + 18 * M}}));
+    expect_data(S + 14 * M, M); // 8M delivered: 4M may have gone; the hole the SACKs show lost
+    expect_nothing();
 }
 
 TEST_F(sack, partial_ack_stays_in_recovery_then_exit) {
@@ -574,6 +676,24 @@ TEST_F(sack, tail_loss_probe_resends_last_segment_without_new_data) {
     advance(1ms);
     expect_data(S + 17 * M, M);
     EXPECT_EQ(conn_->stats().probes_, 1u);
+}
+
+TEST_F(sack, tail_loss_probe_resends_the_hole_when_the_last_segment_is_sacked) {
+    // All data sent, [12M, 18M); 12M is lost and the peer SACKs only [16M, 18M): one duplicate ACK,
+    // IsLost(12M) does not hold (2M SACKed above it), and no new data can go. Resending the last
+    // segment, already SACKed, would draw an ACK that counts for nothing; the probe repairs the hole.
+    six_in_flight(18);
+    send(sack_ack(S + 12 * M, {{S + 16 * M, S + 18 * M}}));
+    expect_nothing();
+    EXPECT_FALSE(conn_->in_recovery());
+    advance(1ms);
+    expect_data(S + 12 * M, M);
+    expect_nothing();
+    EXPECT_EQ(conn_->stats().probes_, 1u);
+    EXPECT_EQ(conn_->stats().probe_hole_retransmits_, 1u);
+    // Its ACK moves SND.UNA: the rest of the hole follows as usual.
+    send(sack_ack(S + 13 * M, {{S + 16 * M, S + 18 * M}}));
+    EXPECT_EQ(conn_->stats().timeouts_, 0u);
 }
 
 // RFC 6582 §3.2: recover is "the highest sequence number transmitted" and step 2 enters fast
