@@ -299,6 +299,7 @@ bool connection::check_ack(time_point now, const wire::tcp_repr &seg, bool has_d
     std::uint32_t newly_sacked = 0;
     const seq32 una_before = snd_una_;
     const std::uint32_t sacked_before = sack_ok_ ? sb_.sacked_bytes() : 0;
+    const std::uint64_t recoveries_before = stats_.sack_recoveries_;
     if (sack_ok_) {
         // RFC 2018 §8: a receiver may discard SACKed data (renege). A cumulative ACK that ends at or
         // inside a SACKed run shows it did: the scoreboard is no longer to be trusted and is dropped.
@@ -320,18 +321,22 @@ bool connection::check_ack(time_point now, const wire::tcp_repr &seg, bool has_d
     if (advanced) on_new_ack(now, seg, ack);
     if (sack_ok_) {
         if (sack_dup) on_sack_dup_ack(now);
-        if (in_recovery_) {
-            // RFC 9937 DeliveredData: SND.UNA's advance plus the change in SACKed octets (which drops
-            // when the advance covers SACKed ones). An ACK that SACKs anything new is taken to report
-            // further loss (data above a hole), so only a plain advance of SND.UNA is a safe ACK.
-            const std::int64_t delivered = std::int64_t{seq_distance(una_before, snd_una_)} +
-                                           std::int64_t{sb_.sacked_bytes()} - std::int64_t{sacked_before};
-            if (delivered > 0) prr_update(static_cast<std::uint32_t>(delivered), advanced && newly_sacked == 0);
-        }
         if (sack_recovering()) {
             // A retransmission that SACKs of later segments show lost goes again (retransmit_log).
             rxt_log_.acked(snd_una_, sb_);
             if (newly_sacked > 0) stats_.lost_retransmits_ += rxt_log_.detect(sb_);
+        }
+        if (in_recovery_) {
+            // RFC 9937 DeliveredData: SND.UNA's advance plus the change in SACKed octets (which drops
+            // when the advance covers SACKed ones); on the ACK that begins recovery only the latter,
+            // since the advance acknowledged what was sent before the loss was seen (it may even end
+            // the recovery before). After the lost retransmissions have left pipe, so that their
+            // resending comes out of PRR's count. An ACK that SACKs anything new is taken to report
+            // further loss (data above a hole), so only a plain advance of SND.UNA is a safe ACK.
+            const bool began = stats_.sack_recoveries_ != recoveries_before;
+            const std::int64_t delivered = (began ? 0 : std::int64_t{seq_distance(una_before, snd_una_)}) +
+                                           std::int64_t{sb_.sacked_bytes()} - std::int64_t{sacked_before};
+            if (delivered > 0) prr_update(static_cast<std::uint32_t>(delivered), advanced && newly_sacked == 0);
         }
         // The path delivers: a later tail loss probe may go (RFC 8985 §7).
         if (newly_sacked > 0 || advanced) {
@@ -473,30 +478,21 @@ void connection::on_sack_dup_ack(time_point now) {
     // Step (4): RecoveryPoint = HighData; ssthresh and cwnd from the congestion controller (RFC 6675
     // (4.2) says FlightSize / 2, which is NewReno's choice; CUBIC uses beta, RFC 9438 §4.6); the
     // segment at SND.UNA goes first (4.3), then NextSeg() as cwnd - pipe allows (4.5).
-    const std::uint32_t prior_cwnd = cc_->cwnd();
     cc_->on_loss(now, flight());
     recover_ = snd_max_;
     in_recovery_ = true;
     high_rxt_ = snd_una_;
     rxt_log_.clear();
-    // RFC 9937 §6, initialization: RecoverFS is pipe as recovery begins (this ACK's SACKs counted),
-    // at least the cwnd before the reduction (Linux's prior_cwnd): a pipe that loss has emptied would
-    // make ssthresh / RecoverFS a growth factor. The ACK's own delivered octets are then counted by
-    // prr_update, as every later one's.
+    // PRR's initialization (RFC 9937 §6): RecoverFS is the FlightSize as recovery begins, SND.NXT -
+    // SND.UNA, as in RFC 6937; RFC 9937 uses pipe, which loss can empty (a burst lost whole, the rest
+    // SACKed) and which a scoreboard dropped for reneging makes jump, so that ssthresh / RecoverFS
+    // would be a growth factor. The ACK's own delivered octets are then counted by prr_update.
     prr_delivered_ = 0;
     prr_out_ = 0;
-    recover_fs_ = std::max(pipe(), prior_cwnd);
+    recover_fs_ = flight();
     // (4.3): HighRxt and RescueRxt become the end of the segment retransmitted first (dispatch sets
     // HighRxt as it sends): the one at SND.UNA, up to the first SACKed run.
-    {
-        std::uint32_t len = std::min(seq_distance(snd_una_, data_end()), seg_mss());
-        for (std::size_t i = 0; i < sb_.size(); ++i)
-            if (sb_[i].start_ > snd_una_) {
-                len = std::min(len, seq_distance(snd_una_, sb_[i].start_));
-                break;
-            }
-        rescue_end_ = snd_una_ + len;
-    }
+    rescue_end_ = snd_una_ + una_hole_len(seg_mss());
     fast_retx_pending_ = true;
     rtt_probe_.reset();
     ++stats_.fast_retransmits_;

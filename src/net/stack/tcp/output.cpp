@@ -196,15 +196,9 @@ void connection::dispatch_impl(time_point now, emitter &e) {
     // Fast retransmit (RFC 5681 §3.2 step 3) or a partial ACK in recovery (RFC 6582 §3.2 step 3).
     if (fast_retx_pending_) {
         fast_retx_pending_ = false;
-        std::uint32_t len = std::min(seq_distance(snd_una_, data_end()), seg_mss());
+        // RFC 6675 (4.3) with SACK: the segment at SND.UNA, not past the first SACKed run; HighRxt follows.
+        const std::uint32_t len = una_hole_len(seg_mss());
         if (sack_ok_) {
-            // RFC 6675 (4.3): the segment at SND.UNA, not past the first SACKed run; HighRxt follows.
-            for (std::size_t i = 0; i < sb_.size(); ++i)
-                if (sb_[i].start_ > snd_una_) {
-                    len = std::min(len, seq_distance(snd_una_, sb_[i].start_));
-                    break;
-                }
-            if (sb_.is_sacked(snd_una_)) len = 0;
             high_rxt_ = seq_max(high_rxt_, snd_una_ + len);
             if (len > 0) rxt_log_.sent(snd_una_, snd_una_ + len, snd_max_);
         }

@@ -124,18 +124,16 @@ void connection::send_probe(time_point now, emitter &e) {
         seq32 from = seq_max(snd_una_, data_top - std::min(seq_distance(snd_una_, data_top), smss));
         seq32 to = data_top;
         bool fin = fin_queued_ && snd_max_ > data_end();
-        if (sack_ok_ && sb_.sacked_in(from, data_top) == seq_distance(from, data_top) && from > snd_una_) {
+        const std::uint32_t hole = una_hole_len(smss);
+        if (!sack_recovering() && from > snd_una_ && hole > 0 &&
+            sb_.sacked_in(from, data_top) == seq_distance(from, data_top)) {
             // ... unless the peer has SACKed it: its ACK would then tell nothing that duplicate ACKs
             // count (RFC 8985 relies on RACK here, which this stack does not have), and a tail loss
             // with fewer than DupThresh segments after it would wait for the RTO. The first unSACKed
-            // segment goes instead: the hole at SND.UNA, up to the first SACKed run.
+            // segment goes instead: the hole at SND.UNA, up to the first SACKed run. (In recovery
+            // NextSeg() and the rescue retransmission see to holes.)
             from = snd_una_;
-            to = seq_min(data_top, snd_una_ + smss);
-            for (std::size_t i = 0; i < sb_.size(); ++i)
-                if (sb_[i].start_ > snd_una_) {
-                    to = seq_min(to, sb_[i].start_);
-                    break;
-                }
+            to = snd_una_ + hole;
             fin = false;
             ++stats_.probe_hole_retransmits_;
         }

@@ -140,6 +140,15 @@ std::uint32_t connection::pipe() const noexcept {
     return p > gone ? p - gone : 0;
 }
 
+std::uint32_t connection::una_hole_len(std::uint32_t max) const noexcept {
+    const std::uint32_t len = std::min(seq_distance(snd_una_, data_end()), max);
+    if (!sack_ok_) return len;
+    if (sb_.is_sacked(snd_una_)) return 0;
+    for (std::size_t i = 0; i < sb_.size(); ++i)
+        if (sb_[i].start_ > snd_una_) return std::min(len, seq_distance(snd_una_, sb_[i].start_));
+    return len;
+}
+
 std::uint32_t connection::recv_window() const noexcept {
     return static_cast<std::uint32_t>(ring_.size() - unread_ - syn_data_);
 }

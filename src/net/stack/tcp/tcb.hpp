@@ -362,6 +362,9 @@ private:
     [[nodiscard]] std::uint32_t seg_mss() const noexcept {
         return sack_ok_ && !ooo_.empty() ? eff_mss() - sack_option_len() : eff_mss();
     }
+    /// Octets of the hole at SND.UNA one retransmission may carry: at most `max`, not past the data
+    /// nor (with SACK) the first SACKed run above SND.UNA; 0 when SND.UNA itself is SACKed.
+    [[nodiscard]] std::uint32_t una_hole_len(std::uint32_t max) const noexcept;
     /// Something to send now that no timer decides (an ACK owed, data the windows allow, a FIN...).
     [[nodiscard]] bool has_work_now() const noexcept;
     /// Octets of the SACK option send_segment would add now (0 without blocks).
