@@ -207,7 +207,7 @@ summarize() { # round
         function fig(k, x) { line = line " " k "=" x }
         END {
             line = "round=" round
-            if (("catnip-tcp" in p50) && ("catnap-tcp" in p50)) {
+            if (("catnip-tcp" in p50) && ("catnap-tcp" in p50) && p50["catnip-tcp"] > 0 && p99["catnip-tcp"] > 0) {
                 printf "catnap/catnip TCP: p50 %.1fx   p99 %.1fx lower on catnip (target: >= 10x)\n",
                        p50["catnap-tcp"] / p50["catnip-tcp"], p99["catnap-tcp"] / p99["catnip-tcp"]
                 fig("catnip_tcp_p50_us", p50["catnip-tcp"]); fig("catnip_tcp_p99_us", p99["catnip-tcp"])
@@ -231,12 +231,12 @@ summarize() { # round
                 printf "catnip UDP throughput vs raw forwarding of %d B frames: %.0f vs %.0f msg/s (%.0f%% of raw; target: at least 75%%)\n", uf, rate["catnip-udp-window"], raw_w, 100 * rate["catnip-udp-window"] / raw_w
                 fig("udp_tput_pct_of_raw", 100 * rate["catnip-udp-window"] / raw_w)
             }
-            if ((("testpmd", 1) in fp50) && (("catnip", 1) in fp50)) {
+            if ((("testpmd", 1) in fp50) && (("catnip", 1) in fp50) && fp50["testpmd", 1] > 0) {
                 printf "forwarder alone, 1 in flight: testpmd p50 %.2f us, catnip UDP echo server p50 %.2f us (+%.2f us, +%.0f%%)\n",
                        fp50["testpmd", 1], fp50["catnip", 1], fp50["catnip", 1] - fp50["testpmd", 1], 100 * (fp50["catnip", 1] / fp50["testpmd", 1] - 1)
                 fig("fwd1_testpmd_p50_us", fp50["testpmd", 1]); fig("fwd1_catnip_p50_us", fp50["catnip", 1]); fig("fwd1_over_testpmd_pct", 100 * (fp50["catnip", 1] / fp50["testpmd", 1] - 1))
             }
-            if ((("testpmd", w) in frate) && (("catnip", w) in frate)) {
+            if ((("testpmd", w) in frate) && (("catnip", w) in frate) && frate["testpmd", w] > 0) {
                 printf "forwarder alone, %d in flight: testpmd %.0f msg/s, catnip UDP echo server %.0f msg/s (%.0f%% of raw)\n",
                        w, frate["testpmd", w], frate["catnip", w], 100 * frate["catnip", w] / frate["testpmd", w]
                 fig("fwdw_pct_of_testpmd", 100 * frate["catnip", w] / frate["testpmd", w])
@@ -245,16 +245,11 @@ summarize() { # round
         }' "$work/fwd.out" "$results"
 }
 
-for ((round = 1; round <= ROUNDS; round++)); do
-    ((ROUNDS > 1)) && echo && echo "######## round $round of $ROUNDS"
-    run_round
-    if ((ROUNDS > 1)); then summarize "$round" "$ROUNDS"; else summarize "$round"; fi
-done
 
 # ---- medians over the rounds ----
-if ((ROUNDS > 1)); then
+print_medians() { # header
     echo
-    echo "== medians over $ROUNDS rounds (each round's figures in order; a figure a round could not measure is left out) =="
+    echo "== $1 (each round's figures in order; a ratio's median is the median of the rounds' ratios; a figure a round could not measure is left out) =="
     awk '
         {
             for (i = 2; i <= NF; i++) {
@@ -273,4 +268,23 @@ if ((ROUNDS > 1)); then
                 printf "%-24s median %9.2f   (%s)\n", key, med, list
             }
         }' "$figures"
-fi
+}
+
+# A round that fails ends the run (set -e); the rounds before it still give their medians.
+rounds_done=0
+on_exit() {
+    local rc=$?
+    if ((rc != 0 && rounds_done > 0 && ROUNDS > 1)); then
+        print_medians "the run failed in round $((rounds_done + 1)) of $ROUNDS: medians over the $rounds_done round(s) completed"
+    fi
+    cleanup
+    exit "$rc"
+}
+trap on_exit EXIT
+for ((round = 1; round <= ROUNDS; round++)); do
+    if ((ROUNDS > 1)); then echo; echo "######## round $round of $ROUNDS"; fi
+    run_round
+    if ((ROUNDS > 1)); then summarize "$round" "$ROUNDS"; else summarize "$round"; fi
+    rounds_done=$round
+done
+if ((ROUNDS > 1)); then print_medians "medians over $ROUNDS rounds"; fi
