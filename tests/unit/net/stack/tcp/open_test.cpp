@@ -9,7 +9,19 @@ namespace {
 
 using syn_sent_state = tcp_test;
 using syn_received_state = tcp_test;
-using listen_state = tcp_test;
+class listen_state : public tcp_test {
+protected:
+    /// The connection `l` makes from the peer's SYN becomes conn_, its SYN-ACK sent.
+    void half_open_from(listener &l) {
+        wire::tcp_repr s = seg(f::syn, peer_iss);
+        s.options_.mss_ = 1460;
+        auto out = l.process(now_, ip_, s, {});
+        ASSERT_TRUE(out.conn_);
+        conn_.emplace(std::move(*out.conn_));
+        dispatch();
+        expect(f::syn | f::ack, our_iss, peer_iss + 1);
+    }
+};
 using options = tcp_test;
 
 TEST_F(syn_sent_state, syn_carries_mss_and_window) {
@@ -413,13 +425,7 @@ TEST_F(listen_state, a_half_open_connection_sends_its_syn_ack_five_more_times_by
     // 7, 15 and 31 s, and the connection is given up when the next, doubled RTO (32 s) runs out.
     EXPECT_EQ(cfg_.syn_retries_, 6u);
     listener l({tuple_.local_.addr_, 80}, 4, cfg_, [](const four_tuple &, time_point) { return seq32(our_iss); });
-    wire::tcp_repr s = seg(f::syn, peer_iss);
-    s.options_.mss_ = 1460;
-    auto out = l.process(now_, ip_, s, {});
-    ASSERT_TRUE(out.conn_);
-    conn_.emplace(std::move(*out.conn_));
-    dispatch();
-    expect(f::syn | f::ack, our_iss, peer_iss + 1);
+    half_open_from(l);
     duration rto = 1s;
     for (int i = 0; i < 5; ++i) {
         advance(rto);
@@ -438,13 +444,7 @@ TEST_F(listen_state, a_half_open_connection_sends_its_syn_ack_five_more_times_by
 TEST_F(listen_state, tcp_syncnt_on_the_listener_replaces_the_syn_ack_default) {
     listener l({tuple_.local_.addr_, 80}, 4, cfg_, [](const four_tuple &, time_point) { return seq32(our_iss); });
     l.set_syn_retries(1);
-    wire::tcp_repr s = seg(f::syn, peer_iss);
-    s.options_.mss_ = 1460;
-    auto out = l.process(now_, ip_, s, {});
-    ASSERT_TRUE(out.conn_);
-    conn_.emplace(std::move(*out.conn_));
-    dispatch();
-    expect(f::syn | f::ack, our_iss, peer_iss + 1);
+    half_open_from(l);
     advance(1s);
     expect(f::syn | f::ack, our_iss, peer_iss + 1);
     advance(2s);

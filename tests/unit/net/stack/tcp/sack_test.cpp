@@ -90,6 +90,19 @@ protected:
         ASSERT_EQ(conn_->cc().cwnd(), 20 * M);
         ASSERT_EQ(conn_->pipe(), 20 * M);
     }
+    /// twenty_in_flight(), then [17M, 18M) lost: two limited transmits ([37M, 39M)) on the first two
+    /// duplicate ACKs, SACK recovery on the third (ssthresh 11M), its fast retransmit sent.
+    void one_loss_in_twenty() {
+        twenty_in_flight();
+        send(sack_ack(S + 17 * M, {{S + 18 * M, S + 19 * M}}));
+        send(sack_ack(S + 17 * M, {{S + 18 * M, S + 20 * M}}));
+        EXPECT_EQ(take_data_segments(), 2);
+        send(sack_ack(S + 17 * M, {{S + 18 * M, S + 21 * M}}));
+        ASSERT_TRUE(conn_->in_recovery());
+        EXPECT_EQ(conn_->cc().ssthresh(), 11 * M);
+        expect_data(S + 17 * M, M);
+        expect_nothing();
+    }
     /// Removes the segments sent so far, each one full segment of data; returns how many.
     int take_data_segments() {
         int n = 0;
@@ -422,15 +435,7 @@ TEST_F(sack, prr_spreads_the_reduction_over_the_acks_of_recovery) {
     // what each ACK delivers: one segment for every two SACKed, from the first ACKs of recovery on.
     // Without PRR (cwnd = ssthresh at once) nothing but the retransmission would go until pipe had
     // fallen to 11M, eight ACKs later.
-    twenty_in_flight();
-    send(sack_ack(S + 17 * M, {{S + 18 * M, S + 19 * M}}));
-    send(sack_ack(S + 17 * M, {{S + 18 * M, S + 20 * M}}));
-    EXPECT_EQ(take_data_segments(), 2); // limited transmit: [37M, 39M)
-    send(sack_ack(S + 17 * M, {{S + 18 * M, S + 21 * M}}));
-    ASSERT_TRUE(conn_->in_recovery());
-    EXPECT_EQ(conn_->cc().ssthresh(), 11 * M);
-    expect_data(S + 17 * M, M); // the fast retransmit
-    expect_nothing();
+    one_loss_in_twenty();
     // Each further ACK SACKs one more segment: after the k-th, prr_delivered = (k + 1)M and
     // CEIL(prr_delivered * 11 / 22) - prr_out is 0, 0.5M, 1M, 0.5M, 1M, ...: a segment goes whenever
     // a whole one is due.
@@ -451,12 +456,7 @@ TEST_F(sack, prr_counts_the_resending_of_a_lost_retransmission) {
     // As above; after three more ACKs one new segment, [39M, 40M), has gone after the retransmission
     // of 17M. An ACK that SACKs it (and one more old segment) shows that retransmission lost: it goes
     // again, within PRR's count (CEIL(6M * 11 / 22) - 2M sent = 1M), and nothing else with it.
-    twenty_in_flight();
-    send(sack_ack(S + 17 * M, {{S + 18 * M, S + 19 * M}}));
-    send(sack_ack(S + 17 * M, {{S + 18 * M, S + 20 * M}}));
-    EXPECT_EQ(take_data_segments(), 2); // limited transmit: [37M, 39M)
-    send(sack_ack(S + 17 * M, {{S + 18 * M, S + 21 * M}}));
-    expect_data(S + 17 * M, M); // the fast retransmit
+    one_loss_in_twenty();
     for (std::uint32_t k = 1; k <= 3; ++k) send(sack_ack(S + 17 * M, {{S + 18 * M, S + (21 + k) * M}}));
     expect_data(S + 39 * M, M);
     expect_nothing();
