@@ -477,7 +477,7 @@ private:
     seq32 recover_;
     bool fast_retx_pending_ = false;
     // RFC 9937 Proportional Rate Reduction in SACK fast recovery (prr_update): octets delivered to
-    // the receiver and sent since it began, and pipe then (RecoverFS).
+    // the receiver and sent since it began, and the FlightSize then (RecoverFS).
     std::uint64_t prr_delivered_ = 0;
     std::uint64_t prr_out_ = 0;
     std::uint32_t recover_fs_ = 0;
